@@ -1,0 +1,47 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let cryptoExtras: Target.Dependency = .product(name: "_CryptoExtras", package: "swift-crypto")
+let x509: Target.Dependency = .product(name: "X509", package: "swift-certificates")
+let asn1: Target.Dependency = .product(name: "SwiftASN1", package: "swift-asn1")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+
+let package = Package(
+    name: "CVMKit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cvm", targets: ["cvm"]),
+        .library(name: "TPM2", targets: ["TPM2"]),
+        .library(name: "VirtualTPM", targets: ["VirtualTPM"]),
+        .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "SEVSNP", targets: ["SEVSNP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+    ],
+    targets: [
+        // OpenSSL's libcrypto (Debian's libssl-dev) for the big-number work swift-crypto does not
+        // expose: raw RSA, prime testing for seed-derived RSA keys, full ECDH points.
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "TPM2", dependencies: [crypto, cryptoExtras, x509, asn1]),
+        .target(name: "VirtualTPM", dependencies: ["TPM2", "CLibCrypto", crypto, cryptoExtras, logging]),
+        .target(name: "EventLog", dependencies: [crypto, x509, asn1]),
+        .target(name: "SEVSNP", dependencies: [crypto, cryptoExtras, x509, asn1]),
+        .executableTarget(
+            name: "cvm",
+            dependencies: [
+                "TPM2", "VirtualTPM", "EventLog", "SEVSNP", logging,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TPM2Tests", dependencies: ["TPM2", crypto, cryptoExtras, x509]),
+        .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPM2", crypto]),
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
+        .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
+    ]
+)

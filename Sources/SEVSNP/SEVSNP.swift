@@ -1,0 +1,1 @@
+/// SEVSNP: placeholder until its first sources land.

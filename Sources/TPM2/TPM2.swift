@@ -1,0 +1,1 @@
+/// TPM2: placeholder until its first sources land.

@@ -1,0 +1,1 @@
+/// VirtualTPM: placeholder until its first sources land.
