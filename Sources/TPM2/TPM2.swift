@@ -1,1 +1,0 @@
-/// TPM2: placeholder until its first sources land.
