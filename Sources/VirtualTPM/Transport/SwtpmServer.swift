@@ -1,0 +1,167 @@
+import Foundation
+import Logging
+import TPM2
+
+/// The swtpm socket protocol (swtpm's `tpm_ioctl.h` "commands used by the non-CUSE TPMs"): a
+/// data channel that carries bare TPM command frames, and a control channel of big-endian
+/// CMD_* requests whose replies hold only the `resp` part of the ioctl structures. This is
+/// what tpm2-tss's `swtpm` TCTI and QEMU's `tpm-emulator` backend speak.
+public final class SwtpmServer: @unchecked Sendable {
+    enum Control: UInt32 {
+        case getCapability = 1, initialize, shutdown, getTPMEstablished, setLocality
+        case hashStart, hashData, hashEnd, cancelTPMCommand, storeVolatile, resetTPMEstablished
+        case getStateBlob, setStateBlob, stop, getConfig, setDataFD, setBufferSize, getInfo
+    }
+
+    /// PTM_CAP_* bits of the control commands this server implements.
+    static let capabilities: UInt64 = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x400 | 0x800 | 0x2000 | 0x4000
+    /// TPM 1.2-style result codes used by the control channel.
+    static let resultSuccess: UInt32 = 0
+    static let resultBadLocality: UInt32 = 0x3D
+    static let bufferSize: UInt32 = 4096
+
+    let engine: TPMEngine
+    let dataListener: Listener?
+    let controlListener: Listener
+    let logger: Logger
+    let onStop: @Sendable () -> Void
+    private let localityLock = NSLock()
+    private var locality: UInt8 = 0
+
+    public init(engine: TPMEngine, data: ListenAddress?, control: ListenAddress, logger: Logger, onStop: @escaping @Sendable () -> Void) throws(VTPMTransportError) {
+        self.engine = engine
+        self.dataListener = try data.map { address throws(VTPMTransportError) in try Listener(address) }
+        self.controlListener = try Listener(control)
+        self.logger = logger
+        self.onStop = onStop
+    }
+
+    var currentLocality: UInt8 { localityLock.withLock { locality } }
+
+    public func start() {
+        let server = self
+        if let data = dataListener {
+            spawn { while let c = data.accept() { spawn { server.serveData(c) } } }
+        }
+        spawn { while let c = server.controlListener.accept() { spawn { server.serveControl(c) } } }
+    }
+
+    func serveData(_ connection: Connection) {
+        do {
+            while true {
+                let header = try connection.read(exactly: 10)
+                let size = Int(header[2]) << 24 | Int(header[3]) << 16 | Int(header[4]) << 8 | Int(header[5])
+                guard size >= 10, size <= Int(Self.bufferSize) * 2 else {
+                    logger.warning("swtpm: bad command frame size, closing", metadata: ["size": "\(size)"])
+                    try connection.write(TPMEngine.errorResponse(.commandSize))
+                    return
+                }
+                let frame = header + (try connection.read(exactly: size - 10))
+                try connection.write(engine.execute(frame, locality: currentLocality))
+            }
+        } catch {
+            logger.debug("swtpm data connection ended", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    func serveControl(_ connection: Connection) {
+        do {
+            while true {
+                let raw = try connection.readU32()
+                guard let command = Control(rawValue: raw) else {
+                    logger.warning("swtpm: unknown control command, closing", metadata: ["code": "\(raw)"])
+                    return
+                }
+                var reply: [UInt8] = []
+                func u32(_ v: UInt32) { reply += [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)] }
+                switch command {
+                case .getCapability:
+                    u32(UInt32(Self.capabilities >> 32))
+                    u32(UInt32(Self.capabilities & 0xFFFF_FFFF))
+                case .initialize:
+                    _ = try connection.read(exactly: 4)
+                    engine.powerOff()
+                    engine.powerOn()
+                    u32(Self.resultSuccess)
+                case .shutdown:
+                    engine.powerOff()
+                    u32(Self.resultSuccess)
+                    try connection.write(reply)
+                    onStop()
+                    return
+                case .getTPMEstablished:
+                    u32(Self.resultSuccess)
+                    reply += [engine.isEstablished ? 1 : 0, 0, 0, 0]
+                case .setLocality:
+                    let requested = try connection.read(exactly: 1)[0]
+                    if requested <= 4 {
+                        localityLock.withLock { locality = requested }
+                        u32(Self.resultSuccess)
+                    } else {
+                        u32(Self.resultBadLocality)
+                    }
+                case .hashStart:
+                    engine.hashStart()
+                    u32(Self.resultSuccess)
+                case .hashData:
+                    let length = Int(try connection.readU32())
+                    guard length <= Int(Self.bufferSize) else { return }
+                    engine.hashData(try connection.read(exactly: length))
+                    u32(Self.resultSuccess)
+                case .hashEnd:
+                    engine.hashEnd()
+                    u32(Self.resultSuccess)
+                case .cancelTPMCommand, .storeVolatile:
+                    u32(Self.resultSuccess)
+                case .resetTPMEstablished:
+                    let requested = try connection.read(exactly: 1)[0]
+                    if requested >= 3, requested <= 4 {
+                        engine.resetEstablished()
+                        u32(Self.resultSuccess)
+                    } else {
+                        u32(Self.resultBadLocality)
+                    }
+                case .stop:
+                    engine.powerOff()
+                    u32(Self.resultSuccess)
+                case .getConfig:
+                    u32(Self.resultSuccess)
+                    u32(0)
+                case .setBufferSize:
+                    _ = try connection.readU32()
+                    u32(Self.resultSuccess)
+                    u32(Self.bufferSize)
+                    u32(Self.bufferSize)
+                    u32(Self.bufferSize)
+                case .getInfo:
+                    let request = try connection.read(exactly: 16)
+                    let flags = request.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                    let json = Array(Self.info(flags: flags).utf8)
+                    u32(Self.resultSuccess)
+                    u32(UInt32(json.count))
+                    u32(UInt32(json.count))
+                    reply += json
+                case .getStateBlob, .setStateBlob, .setDataFD:
+                    logger.warning("swtpm: unsupported control command, closing", metadata: ["command": "\(command)"])
+                    return
+                }
+                try connection.write(reply)
+            }
+        } catch {
+            logger.debug("swtpm control connection ended", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    /// The JSON that swtpm's CMD_GET_INFO returns for the SWTPM_INFO_* flags.
+    static func info(flags: UInt64) -> String {
+        var parts: [String] = []
+        if flags & 1 != 0 { parts.append(#""TPMSpecification":{"family":"2.0","level":0,"revision":159}"#) }
+        if flags & 2 != 0 { parts.append(#""TPMAttributes":{"manufacturer":"id:434D564B","version":"id:00010000","model":"cvmkit-vtpm"}"#) }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+
+    public func stop() {
+        dataListener?.shutdownListener()
+        controlListener.shutdownListener()
+    }
+}

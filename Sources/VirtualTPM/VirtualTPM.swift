@@ -1,1 +1,0 @@
-/// VirtualTPM: placeholder until its first sources land.
