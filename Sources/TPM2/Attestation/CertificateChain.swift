@@ -57,13 +57,15 @@ public struct TPMCertificateChainVerifier: Sendable {
     }
 }
 
-/// A certificate chain whose signatures verified, from the leaf to the trusted root it ended at.
+/// A certificate path (RFC 5280 §6.1) whose signatures verified, from the EK or AK certificate
+/// (TCG EK Credential Profile §3) to the trusted root it ended at.
 public struct TPMCertificateChain: Hashable, Sendable {
     /// Leaf first, root last.
     public let certificates: [Certificate]
 
     init(certificates: [Certificate]) { self.certificates = certificates }
 
+    /// The EK or AK certificate the chain was built for.
     public var leaf: Certificate { certificates[0] }
     /// The trust anchor the chain ended at.
     public var root: Certificate { certificates[certificates.count - 1] }

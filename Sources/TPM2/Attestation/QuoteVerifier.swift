@@ -91,7 +91,8 @@ public struct QuoteVerifier: Sendable {
         let name = try Self.checkName(objectName, of: object)
         let parsedData: TPMSCreationData
         do { parsedData = try TPMSCreationData(tpmBytes: creationData) } catch { throw .malformed(error) }
-        let expected = TPMHashAlgorithm(object.nameAlg)!.hash(creationData)
+        guard let nameHash = TPMHashAlgorithm(object.nameAlg) else { throw .unsupportedHash(object.nameAlg) }
+        let expected = nameHash.hash(creationData)
         guard constantTimeEqual(expected, creationHash) else { throw .creationHashMismatch(expected: expected, actual: creationHash) }
         return VerifiedCreation(attest: attest, object: object, objectName: name, creationData: parsedData)
     }
@@ -155,9 +156,13 @@ public struct VerifiedQuote: Hashable, Sendable {
 /// A creation attestation that verified (Part 3 §18.3 TPM2_CertifyCreation): the object's Name
 /// and its creation data are what the signing key attested.
 public struct VerifiedCreation: Hashable, Sendable {
+    /// The signed TPMS_ATTEST.
     public let attest: TPMSAttest
+    /// The created object's public area.
     public let object: TPMTPublic
+    /// Its Name, as attested.
     public let objectName: [UInt8]
+    /// The creation data whose hash was attested.
     public let creationData: TPMSCreationData
 
     init(attest: TPMSAttest, object: TPMTPublic, objectName: [UInt8], creationData: TPMSCreationData) {
@@ -171,8 +176,11 @@ public struct VerifiedCreation: Hashable, Sendable {
 /// A TPM2_Certify attestation that verified (Part 3 §18.2): the signing key vouches that
 /// `object` is loaded in the same TPM.
 public struct VerifiedCertification: Hashable, Sendable {
+    /// The signed TPMS_ATTEST.
     public let attest: TPMSAttest
+    /// The certified object's public area.
     public let object: TPMTPublic
+    /// Its Name, as attested.
     public let objectName: [UInt8]
 
     init(attest: TPMSAttest, object: TPMTPublic, objectName: [UInt8]) {

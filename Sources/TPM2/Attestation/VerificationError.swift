@@ -81,19 +81,19 @@ public enum TPMVerificationError: Error, Sendable, Equatable, CustomStringConver
         case let .signatureInvalid(scheme, hash):
             return "the \(scheme)/\(hash) signature does not verify with the key"
         case let .nonceMismatch(expected, actual):
-            return "extraData is \(hex(actual)) but the nonce \(hex(expected)) was expected"
+            return "extraData is \(hexDescription(actual)) but the nonce \(hexDescription(expected)) was expected"
         case let .missingPCRValue(bank, index):
             return "no value was supplied for PCR \(index) of the \(bank) bank"
         case let .pcrValueSize(bank, index, size, expected):
             return "PCR \(index) of the \(bank) bank has \(size) bytes; \(expected) were expected"
         case let .pcrDigestMismatch(quoted, computed):
-            return "the quote's pcrDigest is \(hex(quoted)) but the PCR values hash to \(hex(computed))"
+            return "the quote's pcrDigest is \(hexDescription(quoted)) but the PCR values hash to \(hexDescription(computed))"
         case let .pcrValueMismatch(bank, index, expected, actual):
-            return "PCR \(index) of the \(bank) bank is \(hex(actual)) but \(hex(expected)) was expected"
+            return "PCR \(index) of the \(bank) bank is \(hexDescription(actual)) but \(hexDescription(expected)) was expected"
         case let .objectNameMismatch(expected, actual):
-            return "the attested object Name is \(hex(actual)) but the key's Name is \(hex(expected))"
+            return "the attested object Name is \(hexDescription(actual)) but the key's Name is \(hexDescription(expected))"
         case let .creationHashMismatch(expected, actual):
-            return "creationHash is \(hex(actual)) but the creation data hashes to \(hex(expected))"
+            return "creationHash is \(hexDescription(actual)) but the creation data hashes to \(hexDescription(expected))"
         case let .certificateMalformed(reason):
             return "the certificate is malformed: \(reason)"
         case let .certificateIssuerNotFound(subject, issuer):
@@ -107,7 +107,7 @@ public enum TPMVerificationError: Error, Sendable, Equatable, CustomStringConver
 }
 
 /// Lower-case hex, "(empty)" for no bytes, for error messages.
-func hex(_ bytes: [UInt8]) -> String {
+func hexDescription(_ bytes: [UInt8]) -> String {
     let digits = Array("0123456789abcdef")
     return bytes.isEmpty ? "(empty)" : String(bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xF)]] })
 }
