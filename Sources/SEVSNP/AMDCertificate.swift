@@ -100,10 +100,7 @@ public struct AMDCertificate: Sendable, Hashable {
     }
 
     /// The subject's common name, e.g. "ARK-Milan", "SEV-Milan" or "SEV-VCEK".
-    public var commonName: String {
-        self.subject.lazy.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }
-            .flatMap { String($0.value) } ?? self.subject.description
-    }
+    public var commonName: String { self.subject.commonName }
 
     /// Whether `date` lies within the validity period.
     func requireValid(at date: Date) throws(SNPError) {
@@ -209,8 +206,10 @@ private enum RSAPSSParameters {
                     }
                 }
                 let salt = try DER.explicitlyTagged(&fields, tagNumber: 2, tagClass: .contextSpecific) { try Int(derEncoded: $0) }
-                let trailer = try DER.decodeDefaultExplicitlyTagged(
-                    &fields, tagNumber: 3, tagClass: .contextSpecific, defaultValue: 1)
+                // AMD's ARKs and ASKs spell out trailerField = 1 although DER omits DEFAULT values.
+                let trailer = try DER.optionalExplicitlyTagged(&fields, tagNumber: 3, tagClass: .contextSpecific) {
+                    try Int(derEncoded: $0)
+                } ?? 1
                 return (algorithm, hash, mgf, mgfHash, salt, trailer)
             }
         }
@@ -236,4 +235,12 @@ private enum RSAPSSParameters {
 private func required(_ nodes: inout ASN1NodeCollection.Iterator, _ element: String) throws -> ASN1Node {
     guard let node = nodes.next() else { throw ASN1Error.invalidASN1Object(reason: "\(element) is missing") }
     return node
+}
+
+extension DistinguishedName {
+    /// The first common name (CN) attribute, or the whole name when there is none.
+    var commonName: String {
+        self.lazy.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }
+            .flatMap { String($0.value) } ?? self.description
+    }
 }
