@@ -1,3 +1,5 @@
+import Foundation
+
 /// The guest policy the hypervisor launched the guest with, reported at 0x008
 /// (SEV-SNP Firmware ABI, pub. 56860, §4.3 "Guest Policy", table "Guest Policy Structure").
 public struct SNPGuestPolicy: Sendable, Hashable {
@@ -71,6 +73,7 @@ public struct SNPPlatformInfo: Sendable, Hashable {
 
 /// The key that signed a report, bits 4:2 of the word at 0x048 (SEV-SNP Firmware ABI, pub. 56860,
 /// table "ATTESTATION_REPORT Structure", SIGNING_KEY).
+/// Encodes in JSON by ``name``.
 public enum SNPSigningKey: UInt8, Sendable, Hashable, Codable, CaseIterable {
     /// Versioned Chip Endorsement Key, unique to the chip and its TCB.
     case vcek = 0
@@ -84,8 +87,22 @@ public enum SNPSigningKey: UInt8, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .vcek: "VCEK"
         case .vlek: "VLEK"
-        case .none: "no key"
+        case .none: "none"
         }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let key = Self.allCases.first(where: { $0.name.caseInsensitiveCompare(name) == .orderedSame }) else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath, debugDescription: "\"\(name)\" is not VCEK, VLEK or none"))
+        }
+        self = key
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(self.name)
     }
 }
 
