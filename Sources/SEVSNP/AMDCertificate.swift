@@ -35,39 +35,32 @@ public struct AMDCertificate: Sendable, Hashable {
         let der = Array(der)
         self.derBytes = der
         do {
-            let root = try DER.parse(der)
-            var parsedTBS: ArraySlice<UInt8> = []
-            var innerAlgorithm: ArraySlice<UInt8> = []
-            var fields: TBSFields?
-            var outerAlgorithm: ArraySlice<UInt8> = []
-            var signature = ASN1BitString(bytes: [])
-            try DER.sequence(root, identifier: .sequence) { nodes in
+            let parts = try DER.sequence(try DER.parse(der), identifier: .sequence) { nodes in
                 guard let tbs = nodes.next(), let algorithm = nodes.next() else {
                     throw ASN1Error.invalidASN1Object(reason: "certificate lacks tbsCertificate or signatureAlgorithm")
                 }
-                parsedTBS = tbs.encodedBytes
-                outerAlgorithm = algorithm.encodedBytes
-                (innerAlgorithm, fields) = try TBSFields.parse(tbs)
-                signature = try ASN1BitString(derEncoded: &nodes)
+                let (innerAlgorithm, fields) = try TBSFields.parse(tbs)
+                let signature = try ASN1BitString(derEncoded: &nodes)
+                return (tbs: tbs.encodedBytes, innerAlgorithm: innerAlgorithm, algorithm: algorithm.encodedBytes,
+                        fields: fields, signature: signature)
             }
-            guard let fields else { throw ASN1Error.invalidASN1Object(reason: "missing tbsCertificate") }
-            let subjectName = fields.subject.description
-            guard innerAlgorithm == outerAlgorithm else {
+            let subjectName = parts.fields.subject.commonName
+            guard parts.innerAlgorithm == parts.algorithm else {
                 throw SNPError.certificateAlgorithmUnsupported(
                     subject: subjectName, reason: "the signed and the outer signature algorithms differ")
             }
-            try RSAPSSParameters.requireAMDProfile(outerAlgorithm, subject: subjectName)
-            guard signature.paddingBits == 0 else {
+            try RSAPSSParameters.requireAMDProfile(parts.algorithm, subject: subjectName)
+            guard parts.signature.paddingBits == 0 else {
                 throw ASN1Error.invalidASN1Object(reason: "signature BIT STRING has padding bits")
             }
-            self.tbsBytes = parsedTBS
-            self.signatureBytes = Array(signature.bytes)
-            self.subject = fields.subject
-            self.issuer = fields.issuer
-            self.notValidBefore = fields.notValidBefore
-            self.notValidAfter = fields.notValidAfter
-            self.publicKey = fields.publicKey
-            self.extensions = fields.extensions
+            self.tbsBytes = parts.tbs
+            self.signatureBytes = Array(parts.signature.bytes)
+            self.subject = parts.fields.subject
+            self.issuer = parts.fields.issuer
+            self.notValidBefore = parts.fields.notValidBefore
+            self.notValidAfter = parts.fields.notValidAfter
+            self.publicKey = parts.fields.publicKey
+            self.extensions = parts.fields.extensions
         } catch let error as SNPError {
             throw error
         } catch {

@@ -1,5 +1,5 @@
 /// Cursor over a little-endian byte buffer, the encoding every SEV-SNP firmware ABI structure uses
-/// (SEV Secure Nested Paging Firmware ABI Specification, pub. 56860, §1.3 "Conventions").
+/// (SEV Secure Nested Paging Firmware ABI Specification, pub. 56860: all fields are little-endian).
 ///
 /// Reads past the end throw ``SNPError/truncated(field:offset:)`` naming the field being read.
 struct LittleEndianReader {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The guest policy the hypervisor launched the guest with, reported at 0x008
-/// (SEV-SNP Firmware ABI, pub. 56860, §4.3 "Guest Policy", table "Guest Policy Structure").
+/// (SEV-SNP Firmware ABI, pub. 56860 rev 1.57, §4.3 "Guest Policy", Table 10 "Guest Policy Structure").
 public struct SNPGuestPolicy: Sendable, Hashable {
     /// The 64-bit POLICY value.
     public let rawValue: UInt64
@@ -41,7 +41,8 @@ public struct SNPGuestPolicy: Sendable, Hashable {
 }
 
 /// What the platform had enabled when the report was made, reported at 0x040
-/// (SEV-SNP Firmware ABI, pub. 56860, table "PLATFORM_INFO Field").
+/// (SEV-SNP Firmware ABI, pub. 56860 rev 1.57, §7.3, Table 23 "ATTESTATION_REPORT Structure",
+/// PLATFORM_INFO at 0x040).
 public struct SNPPlatformInfo: Sendable, Hashable {
     /// The 64-bit PLATFORM_INFO value.
     public let rawValue: UInt64
@@ -72,7 +73,7 @@ public struct SNPPlatformInfo: Sendable, Hashable {
 }
 
 /// The key that signed a report, bits 4:2 of the word at 0x048 (SEV-SNP Firmware ABI, pub. 56860,
-/// table "ATTESTATION_REPORT Structure", SIGNING_KEY).
+/// rev 1.57, §7.3, Table 23 "ATTESTATION_REPORT Structure", SIGNING_KEY).
 /// Encodes in JSON by ``name``.
 public enum SNPSigningKey: UInt8, Sendable, Hashable, Codable, CaseIterable {
     /// Versioned Chip Endorsement Key, unique to the chip and its TCB.

@@ -1,6 +1,6 @@
 /// Reference values a verified report is appraised against: what the relying party accepts,
 /// separate from ``SNPVerifier``'s question of whether the report is genuine. Field meanings
-/// follow the SEV-SNP Firmware ABI (pub. 56860): table "ATTESTATION_REPORT Structure" and §4.3
+/// follow the SEV-SNP Firmware ABI (pub. 56860 rev 1.57): Table 23 "ATTESTATION_REPORT Structure" and §4.3
 /// "Guest Policy". Every value left nil is not checked. Decodes from JSON with hex strings for bytes.
 public struct SNPPolicy: Sendable, Hashable, Codable {
     /// Accept guests whose policy allows debugging (POLICY.DEBUG). Default: forbidden.
@@ -64,7 +64,7 @@ public struct SNPPolicy: Sendable, Hashable, Codable {
         self.signingKey = try container.decodeIfPresent(SNPSigningKey.self, forKey: .signingKey)
     }
 
-    /// Minimum security patch levels per TCB component (SEV-SNP Firmware ABI, §2.2 "TCB Version").
+    /// Minimum security patch levels per TCB component (SEV-SNP Firmware ABI, Table 3 "TCB_VERSION Structure").
     public struct MinimumTCB: Sendable, Hashable, Codable {
         public var fmc: UInt8?
         public var bootloader: UInt8?

@@ -20,9 +20,9 @@ public enum SNPProduct: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 /// A TCB_VERSION: the security patch levels of the firmware components, packed in 8 bytes
-/// (SEV-SNP Firmware ABI, pub. 56860, §2.2 "TCB Version", tables "TCB_VERSION Structure" for
-/// Milan/Genoa and for Turin). The layout depends on the product, so this keeps the raw value and
-/// decodes it on request.
+/// (SEV-SNP Firmware ABI, pub. 56860 rev 1.57, Table 3 "TCB_VERSION Structure", with its Milan/Genoa
+/// and Turin layouts). The layout depends on the product, so this keeps the raw value and decodes
+/// it on request.
 public struct TCBVersion: Sendable, Hashable, Codable {
     /// The 64-bit value as stored little-endian in the report.
     public let rawValue: UInt64
@@ -47,7 +47,7 @@ public struct TCBVersion: Sendable, Hashable, Codable {
 }
 
 /// The decoded security patch levels (SPLs) of one TCB_VERSION (SEV-SNP Firmware ABI, pub. 56860,
-/// §2.2 "TCB Version"). `fmc` exists only on Turin and later.
+/// Table 3 "TCB_VERSION Structure"). `fmc` exists only on Turin and later.
 public struct TCBComponents: Sendable, Hashable, Codable {
     public var fmc: UInt8?
     public var bootloader: UInt8

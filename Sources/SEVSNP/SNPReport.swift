@@ -1,6 +1,6 @@
 /// An SEV-SNP attestation report: what the AMD Secure Processor says about a guest, signed with
 /// the chip's VCEK or the provider's VLEK (SEV-SNP Firmware ABI, pub. 56860 rev 1.57, §7.3
-/// "MSG_REPORT_REQ/RSP", table "ATTESTATION_REPORT Structure"). Versions 2, 3 and 5 are understood.
+/// "Attestation", Table 23 "ATTESTATION_REPORT Structure"). Versions 2, 3 and 5 are understood.
 ///
 /// Parsing checks sizes, versions and every must-be-zero field; it proves nothing about origin —
 /// pass the report to ``SNPVerifier`` for that. Encoding a parsed report gives back the same bytes.
@@ -200,7 +200,7 @@ public struct SNPReport: Sendable, Hashable {
 }
 
 /// The CPUID(1) family, model and stepping a version-3+ report records at 0x188–0x18A
-/// (SEV-SNP Firmware ABI, pub. 56860 rev 1.55+, table "ATTESTATION_REPORT Structure").
+/// (SEV-SNP Firmware ABI, pub. 56860 rev 1.55+, Table 23 "ATTESTATION_REPORT Structure").
 public struct SNPCPUID: Sendable, Hashable, Codable {
     /// Combined family (base + extended), e.g. 0x19 for Milan and Genoa.
     public let family: UInt8
@@ -208,6 +208,13 @@ public struct SNPCPUID: Sendable, Hashable, Codable {
     public let model: UInt8
     /// Stepping.
     public let stepping: UInt8
+
+    /// Creates a CPUID triple.
+    public init(family: UInt8, model: UInt8, stepping: UInt8) {
+        self.family = family
+        self.model = model
+        self.stepping = stepping
+    }
 
     /// The SEV-SNP product this CPUID names, if known.
     public var product: SNPProduct? { SNPProduct(family: self.family, model: self.model) }

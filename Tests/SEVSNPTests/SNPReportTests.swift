@@ -132,4 +132,34 @@ struct SNPReportTests {
             "1d0a466a9eed975e88f889f7aed4abc1c97e87c4f43e5e3478c9a4a5853cbd7d"
             + "0000000000000000000000000000000000000000000000000000000000000000"))
     }
+
+    @Test("Version 5 places LAUNCH_MIT_VECTOR at 0x1F8 and CURRENT_MIT_VECTOR at 0x200; version 2 reserves them")
+    func version5Fields() throws {
+        var bytes = try TestData.milanReport
+        bytes[0x1F8] = 0x11
+        bytes[0x200] = 0x22
+        #expect(throws: SNPError.reservedFieldNotZero(field: "RESERVED 0x1F8", offset: 0x1F8)) { try SNPReport(bytes: bytes) }
+        bytes[0] = 5
+        let report = try SNPReport(bytes: bytes, product: .milan)
+        #expect(report.launchMitigationVector == 0x11)
+        #expect(report.currentMitigationVector == 0x22)
+        #expect(report.cpuid == SNPCPUID(family: 0, model: 0, stepping: 0))
+        #expect(report.bytes == bytes)
+        bytes[0x208] = 1
+        #expect(throws: SNPError.reservedFieldNotZero(field: "RESERVED 0x208", offset: 0x208)) { try SNPReport(bytes: bytes) }
+    }
+
+    @Test("A version-3 report with Turin's CPUID (family 1Ah) decodes its TCB with the Turin layout")
+    func turinLayoutFromCPUID() throws {
+        var bytes = try TestData.milanReport
+        bytes[0] = 3
+        bytes[0x188] = 0x1A
+        bytes[0x189] = 0x02
+        bytes[0x180..<0x188] = [9, 8, 7, 6, 0, 0, 0, 0x50]
+        let report = try SNPReport(bytes: bytes)
+        #expect(report.product == .turin)
+        #expect(try report.components(of: report.reportedTCB) == TCBComponents(fmc: 9, bootloader: 8, tee: 7, snp: 6, microcode: 0x50))
+        #expect(report.bytes == bytes)
+    }
 }
+

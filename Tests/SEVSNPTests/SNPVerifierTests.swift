@@ -198,4 +198,75 @@ struct SNPVerifierTests {
         #expect(verified.root == (genoa ? "AMD ARK-Genoa" : "AMD ARK-Milan"))
         #expect(verified.product == (genoa ? .genoa : .milan))
     }
+
+    @Test("A caller's own anchor is trusted only when passed in, and names the root")
+    func explicitAnchor() throws {
+        let askArk = try TestData.milanASKARK
+        let lab = try SNPTrustAnchor(name: "Lab ARK", product: .milan, root: askArk[1], intermediates: [askArk[0]])
+        let report = try SNPReport(bytes: try TestData.milanReport)
+        let chain = SNPCertificateChain(endorsementKey: try TestData.milanVCEK)
+        #expect(try SNPVerifier(trustedRoots: [lab]).verify(report, certificates: chain, at: TestData.verificationTime).root == "Lab ARK")
+        #expect(!SNPTrustAnchor.amd.map(\.name).contains("Lab ARK"))
+    }
+
+    @Test("SIGNING_KEY decides which certificate may sign: VLEK needs a VLEK, none cannot verify")
+    func signingKeySelector() throws {
+        var bytes = try TestData.milanReport
+        bytes[0x48] = 1 << 2
+        let chain = SNPCertificateChain(endorsementKey: try TestData.milanVCEK)
+        #expect(throws: SNPError.signingKeyMismatch(report: .vlek, certificate: "SEV-VCEK")) {
+            try parseAndVerify(bytes, chain: chain)
+        }
+        bytes[0x48] = 7 << 2
+        #expect(throws: SNPError.noSigningKey) { try parseAndVerify(bytes, chain: chain) }
+    }
+}
+
+
+@Suite("AMD certificate decoding")
+struct AMDCertificateTests {
+    /// The VCEK's DER with every RSASSA-PSS `saltLength [2] INTEGER 48` replaced by `salt`.
+    static func vcek(salt: UInt8, occurrences: Int) throws -> [UInt8] {
+        var der = try TestData.milanVCEK.derBytes
+        let pattern: [UInt8] = [0xA2, 0x03, 0x02, 0x01, 0x30]
+        var replaced = 0
+        for index in 0...(der.count - pattern.count) where replaced < occurrences && Array(der[index..<index + 5]) == pattern {
+            der[index + 4] = salt
+            replaced += 1
+        }
+        return der
+    }
+
+    @Test("The VCEK with serial number 0 decodes with its subject, issuer and validity")
+    func vcekFields() throws {
+        let vcek = try TestData.milanVCEK
+        #expect(vcek.commonName == "SEV-VCEK")
+        #expect(vcek.issuer.description.contains("CN=SEV-Milan"))
+        #expect(vcek.notValidBefore == ISO8601DateFormatter().date(from: "2022-09-24T00:55:28Z"))
+        #expect(vcek.notValidAfter == ISO8601DateFormatter().date(from: "2029-09-24T00:55:28Z"))
+    }
+
+    @Test("Only RSASSA-PSS with SHA-384 and a 48-byte salt is accepted, and both algorithm fields must agree")
+    func pssProfile() throws {
+        #expect(throws: SNPError.certificateAlgorithmUnsupported(
+            subject: "SEV-VCEK", reason: "the signed and the outer signature algorithms differ")) {
+            try AMDCertificate(derEncoded: try Self.vcek(salt: 0x20, occurrences: 1))
+        }
+        #expect {
+            try AMDCertificate(derEncoded: try Self.vcek(salt: 0x20, occurrences: 2))
+        } throws: { error in
+            guard case .certificateAlgorithmUnsupported(let subject, let reason) = error as? SNPError else { return false }
+            return subject == "SEV-VCEK" && reason.contains("salt 32")
+        }
+    }
+
+    @Test("Garbage is reported as a malformed certificate naming its role")
+    func garbage() {
+        #expect {
+            try AMDCertificate(derEncoded: [0x30, 0x03, 0x02, 0x01, 0x00], role: "VCEK")
+        } throws: { error in
+            if case .certificateMalformed(role: "VCEK", _) = error as? SNPError { return true }
+            return false
+        }
+    }
 }
