@@ -94,11 +94,13 @@ public struct SNPVerifier: Sendable {
         }
     }
 
+    /// The one product the report (its CPUID, or the product it was parsed with), the caller and the
+    /// root agree on.
     private static func product(of report: SNPReport, given: SNPProduct?, anchor: SNPTrustAnchor) throws(SNPError) -> SNPProduct {
-        let reported = report.cpuid?.product ?? given ?? anchor.product
-        guard let reported else { throw .productRequired }
-        if let rooted = anchor.product, rooted != reported { throw .productMismatch(expected: rooted, actual: reported) }
-        return reported
+        let claims = [report.product, given, anchor.product].compactMap { $0 }
+        guard let first = claims.first else { throw .productRequired }
+        if let other = claims.first(where: { $0 != first }) { throw .productMismatch(expected: other, actual: first) }
+        return first
     }
 }
 
@@ -122,20 +124,22 @@ private struct EndorsementExtensions {
             throw .endorsementExtensionInvalid(oid: "\(Self.productName)", reason: "unknown productName \"\(name)\"")
         }
         guard certified == product else { throw .productMismatch(expected: product, actual: certified) }
-        let arcs: [(name: String, arc: UInt)] = [("fmc", 9), ("bootloader", 1), ("tee", 2), ("snp", 3), ("microcode", 8)]
+        // fmcSPL, blSPL, teeSPL, snpSPL and ucodeSPL, in the order of TCBComponents.named.
+        let arcs: [UInt] = [9, 1, 2, 3, 8]
         for (component, arc) in zip(reportedTCB.named, arcs) {
             guard let reportValue = component.value else { continue }
-            let certValue = try self.value(Self.spl(arc.arc)) { try Int(derEncoded: $0) }
+            let certValue = try self.value(Self.spl(arc)) { try Int(derEncoded: $0) }
             guard certValue == Int(reportValue) else {
                 throw .endorsementTCBMismatch(
                     component: component.name, certificate: UInt8(clamping: certValue), report: reportValue)
             }
         }
         guard report.signingKey == .vcek else { return }
-        // hwID is the only extension whose value is the raw bytes rather than DER.
+        // hwID is the only extension whose value is the raw bytes rather than DER. It is the whole
+        // CHIP_ID, except that KDS keys Turin VCEKs by the first 8 bytes of CHIP_ID.
         let hwid = try self.rawValue(Self.hardwareID)
-        let expectedLength = product == .turin ? 8 : 64
-        guard hwid.count == expectedLength, report.chipID.starts(with: hwid) else { throw .chipIDMismatch }
+        let turinPrefix = product == .turin && hwid.count == 8 && report.chipID.starts(with: hwid)
+        guard hwid == report.chipID || turinPrefix else { throw .chipIDMismatch }
     }
 
     /// The value bytes of the extension `oid`, which must be present.
