@@ -42,8 +42,9 @@ public struct SNPPolicy: Sendable, Hashable, Codable {
     /// nothing else checked.
     public init() {}
 
-    /// Decodes a policy; absent keys keep their defaults.
+    /// Decodes a policy; absent keys keep their defaults and unknown keys are an error.
     public init(from decoder: any Decoder) throws {
+        try requireKnownKeys(decoder, CodingKeys.self)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.allowDebug = try container.decodeIfPresent(Bool.self, forKey: .allowDebug) ?? false
         self.allowMigrationAgent = try container.decodeIfPresent(Bool.self, forKey: .allowMigrationAgent) ?? false
@@ -81,6 +82,17 @@ public struct SNPPolicy: Sendable, Hashable, Codable {
             self.microcode = microcode
         }
 
+        /// Decodes a minimum; unknown keys are an error.
+        public init(from decoder: any Decoder) throws {
+            try requireKnownKeys(decoder, CodingKeys.self)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.fmc = try container.decodeIfPresent(UInt8.self, forKey: .fmc)
+            self.bootloader = try container.decodeIfPresent(UInt8.self, forKey: .bootloader)
+            self.tee = try container.decodeIfPresent(UInt8.self, forKey: .tee)
+            self.snp = try container.decodeIfPresent(UInt8.self, forKey: .snp)
+            self.microcode = try container.decodeIfPresent(UInt8.self, forKey: .microcode)
+        }
+
         var named: [(name: String, value: UInt8?)] {
             [("fmc", self.fmc), ("bootloader", self.bootloader), ("tee", self.tee), ("snp", self.snp),
              ("microcode", self.microcode)]
@@ -96,6 +108,14 @@ public struct SNPPolicy: Sendable, Hashable, Codable {
         public init(major: UInt8, minor: UInt8) {
             self.major = major
             self.minor = minor
+        }
+
+        /// Decodes a version; unknown keys are an error.
+        public init(from decoder: any Decoder) throws {
+            try requireKnownKeys(decoder, CodingKeys.self)
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.major = try container.decode(UInt8.self, forKey: .major)
+            self.minor = try container.decode(UInt8.self, forKey: .minor)
         }
 
         public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.major, lhs.minor) < (rhs.major, rhs.minor) }
@@ -223,4 +243,14 @@ public struct SNPHexBytes: Sendable, Hashable, Codable, CustomStringConvertible 
 
     /// Lowercase hex.
     public var description: String { hexString(self.bytes) }
+}
+
+/// Throws if the JSON object holds a key `Keys` does not name, so that a misspelt policy key fails
+/// loudly instead of silently switching a check off.
+private func requireKnownKeys<Keys: CodingKey>(_ decoder: any Decoder, _: Keys.Type) throws {
+    let unknown = try decoder.container(keyedBy: FieldKey.self).allKeys.map(\.stringValue).filter { Keys(stringValue: $0) == nil }
+    guard unknown.isEmpty else {
+        throw DecodingError.dataCorrupted(.init(
+            codingPath: decoder.codingPath, debugDescription: "unknown policy key(s): \(unknown.sorted().joined(separator: ", "))"))
+    }
 }

@@ -61,7 +61,8 @@ public struct SNPField: Sendable, Encodable {
     }
 }
 
-private struct FieldKey: CodingKey {
+/// A coding key for any name: the report listing's field names and policy key checks.
+struct FieldKey: CodingKey {
     let stringValue: String
     var intValue: Int? { nil }
     init(stringValue: String) { self.stringValue = stringValue }

@@ -70,8 +70,11 @@ struct SNPPolicyTests {
         #expect(policy.minimumTCB == .init(snp: 5))
         #expect(policy.signingKey == .vcek)
         #expect(policy.allowedMeasurements?.first?.bytes.count == 48)
-        #expect(throws: DecodingError.self) {
-            try JSONDecoder().decode(SNPPolicy.self, from: Data(#"{"hostData": "xyz"}"#.utf8))
+        for invalid in [#"{"hostData": "xyz"}"#, #"{"minimumTcb": {"snp": 5}}"#, #"{"minimumTCB": {"SNP": 5}}"#,
+                        #"{"minimumABI": {"major": 1, "minor": 55, "build": 3}}"#, #"{"signingKey": "ASK"}"#] {
+            #expect(throws: DecodingError.self, "\(invalid)") {
+                try JSONDecoder().decode(SNPPolicy.self, from: Data(invalid.utf8))
+            }
         }
     }
 }
