@@ -106,7 +106,7 @@ public struct SNPVerifier: Sendable {
 
 /// The AMD extensions of a VCEK or VLEK certificate (VCEK Certificate and KDS Interface
 /// Specification, pub. 57230, table "VCEK Certificate Extensions").
-private struct EndorsementExtensions {
+struct EndorsementExtensions {
     static let productName: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 3704, 1, 2]
     static let hardwareID: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 3704, 1, 4]
     static func spl(_ arc: UInt) -> ASN1ObjectIdentifier { [1, 3, 6, 1, 4, 1, 3704, 1, 3, arc] }
