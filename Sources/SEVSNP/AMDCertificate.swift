@@ -1,0 +1,239 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+import _CryptoExtras
+
+/// One certificate of AMD's SEV-SNP hierarchy — ARK, ASK, ASVK, VCEK or VLEK — as issued by the
+/// AMD Key Distribution Service (VCEK Certificate and KDS Interface Specification, pub. 57230,
+/// "Certificate Chain" and "VCEK Certificate").
+///
+/// AMD signs every one of these with RSASSA-PSS (SHA-384, MGF1-SHA-384, 48-byte salt), which
+/// `X509.Certificate` refuses to parse, and issues VCEKs with serial number 0. So the outer
+/// structure is read here with swift-asn1 while names, keys and extensions use swift-certificates'
+/// own types, and the signature is checked with `_CryptoExtras` RSA-PSS.
+public struct AMDCertificate: Sendable, Hashable {
+    /// The DER encoding.
+    public let derBytes: [UInt8]
+    /// The subject name.
+    public let subject: DistinguishedName
+    /// The issuer name.
+    public let issuer: DistinguishedName
+    /// Start of the validity period.
+    public let notValidBefore: Date
+    /// End of the validity period.
+    public let notValidAfter: Date
+    /// The subject public key: RSA-4096 for ARK/ASK/ASVK, ECDSA P-384 for VCEK/VLEK.
+    public let publicKey: Certificate.PublicKey
+    /// The certificate's extensions (RFC 5280 §4.1.2.9).
+    public let extensions: Certificate.Extensions
+    private let tbsBytes: ArraySlice<UInt8>
+    private let signatureBytes: [UInt8]
+
+    /// Decodes a DER certificate; `role` names it in errors ("VCEK", "ASK", …).
+    public init(derEncoded der: some Collection<UInt8>, role: String = "certificate") throws(SNPError) {
+        let der = Array(der)
+        self.derBytes = der
+        do {
+            let parts = try DER.sequence(try DER.parse(der), identifier: .sequence) { nodes in
+                guard let tbs = nodes.next(), let algorithm = nodes.next() else {
+                    throw ASN1Error.invalidASN1Object(reason: "certificate lacks tbsCertificate or signatureAlgorithm")
+                }
+                let (innerAlgorithm, fields) = try TBSFields.parse(tbs)
+                let signature = try ASN1BitString(derEncoded: &nodes)
+                return (tbs: tbs.encodedBytes, innerAlgorithm: innerAlgorithm, algorithm: algorithm.encodedBytes,
+                        fields: fields, signature: signature)
+            }
+            let subjectName = parts.fields.subject.commonName
+            guard parts.innerAlgorithm == parts.algorithm else {
+                throw SNPError.certificateAlgorithmUnsupported(
+                    subject: subjectName, reason: "the signed and the outer signature algorithms differ")
+            }
+            try RSAPSSParameters.requireAMDProfile(parts.algorithm, subject: subjectName)
+            guard parts.signature.paddingBits == 0 else {
+                throw ASN1Error.invalidASN1Object(reason: "signature BIT STRING has padding bits")
+            }
+            self.tbsBytes = parts.tbs
+            self.signatureBytes = Array(parts.signature.bytes)
+            self.subject = parts.fields.subject
+            self.issuer = parts.fields.issuer
+            self.notValidBefore = parts.fields.notValidBefore
+            self.notValidAfter = parts.fields.notValidAfter
+            self.publicKey = parts.fields.publicKey
+            self.extensions = parts.fields.extensions
+        } catch let error as SNPError {
+            throw error
+        } catch {
+            throw .certificateMalformed(role: role, reason: String(describing: error))
+        }
+    }
+
+    /// Decodes every certificate in a PEM text (one or more `CERTIFICATE` blocks).
+    public static func certificates(pem: String, role: String = "certificate") throws(SNPError) -> [AMDCertificate] {
+        let documents: [PEMDocument]
+        do {
+            documents = try PEMDocument.parseMultiple(pemString: pem)
+        } catch {
+            throw .certificateMalformed(role: role, reason: String(describing: error))
+        }
+        var result: [AMDCertificate] = []
+        for document in documents {
+            result.append(try AMDCertificate(derEncoded: document.derBytes, role: role))
+        }
+        return result
+    }
+
+    /// Decodes DER or PEM bytes, whichever they are.
+    public static func certificates(derOrPEM data: some Collection<UInt8>, role: String = "certificate") throws(SNPError) -> [AMDCertificate] {
+        let bytes = Array(data)
+        if bytes.first == 0x30 {
+            return [try AMDCertificate(derEncoded: bytes, role: role)]
+        }
+        return try certificates(pem: String(decoding: bytes, as: UTF8.self), role: role)
+    }
+
+    /// The subject's common name, e.g. "ARK-Milan", "SEV-Milan" or "SEV-VCEK".
+    public var commonName: String { self.subject.commonName }
+
+    /// Whether `date` lies within the validity period.
+    func requireValid(at date: Date) throws(SNPError) {
+        guard self.notValidBefore <= date, date <= self.notValidAfter else {
+            throw .certificateNotValidAtTime(
+                subject: self.commonName, time: date, notBefore: self.notValidBefore, notAfter: self.notValidAfter)
+        }
+    }
+
+    /// Checks that `issuer` is named as this certificate's issuer and that its RSA key verifies this
+    /// certificate's RSASSA-PSS signature.
+    func requireSigned(by issuer: AMDCertificate) throws(SNPError) {
+        let invalid = SNPError.certificateSignatureInvalid(subject: self.commonName, issuer: issuer.commonName)
+        guard self.issuer == issuer.subject, let key = _RSA.Signing.PublicKey(issuer.publicKey) else { throw invalid }
+        let signature = _RSA.Signing.RSASignature(rawRepresentation: self.signatureBytes)
+        guard key.isValidSignature(signature, for: SHA384.hash(data: self.tbsBytes), padding: .PSS) else {
+            throw invalid
+        }
+    }
+}
+
+/// The TBSCertificate fields this library reads (RFC 5280 §4.1).
+private struct TBSFields {
+    var issuer: DistinguishedName
+    var notValidBefore: Date
+    var notValidAfter: Date
+    var subject: DistinguishedName
+    var publicKey: Certificate.PublicKey
+    var extensions: Certificate.Extensions
+
+    /// Returns the encoded inner signature AlgorithmIdentifier and the fields.
+    static func parse(_ node: ASN1Node) throws -> (ArraySlice<UInt8>, TBSFields) {
+        try DER.sequence(node, identifier: .sequence) { nodes in
+            _ = try DER.optionalExplicitlyTagged(&nodes, tagNumber: 0, tagClass: .contextSpecific) { try Int(derEncoded: $0) }
+            guard nodes.next() != nil, let algorithm = nodes.next() else {
+                throw ASN1Error.invalidASN1Object(reason: "tbsCertificate lacks serialNumber or signature")
+            }
+            let issuer = try DistinguishedName(derEncoded: try required(&nodes, "issuer"))
+            let (notBefore, notAfter) = try DER.sequence(try required(&nodes, "validity"), identifier: .sequence) { times in
+                (try time(&times), try time(&times))
+            }
+            let subject = try DistinguishedName(derEncoded: try required(&nodes, "subject"))
+            let publicKey = try Certificate.PublicKey(derEncoded: &nodes)
+            var extensions = Certificate.Extensions()
+            while let next = nodes.next() {
+                guard next.identifier == ASN1Identifier(tagWithNumber: 3, tagClass: .contextSpecific) else { continue }
+                let list = try DER.explicitlyTagged(next, tagNumber: 3, tagClass: .contextSpecific) { inner in
+                    try DER.sequence(of: Certificate.Extension.self, identifier: .sequence, rootNode: inner)
+                }
+                extensions = try Certificate.Extensions(list)
+            }
+            let fields = TBSFields(
+                issuer: issuer, notValidBefore: notBefore, notValidAfter: notAfter, subject: subject,
+                publicKey: publicKey, extensions: extensions)
+            return (algorithm.encodedBytes, fields)
+        }
+    }
+
+    /// Reads a `Time` (UTCTime or GeneralizedTime, RFC 5280 §4.1.2.5) as a UTC date.
+    private static func time(_ nodes: inout ASN1NodeCollection.Iterator) throws -> Date {
+        let node = try required(&nodes, "validity time")
+        let parts: [Int]
+        switch node.identifier {
+        case UTCTime.defaultIdentifier:
+            let time = try UTCTime(derEncoded: node)
+            parts = [time.year, time.month, time.day, time.hours, time.minutes, time.seconds]
+        case GeneralizedTime.defaultIdentifier:
+            let time = try GeneralizedTime(derEncoded: node)
+            parts = [time.year, time.month, time.day, time.hours, time.minutes, time.seconds]
+        default:
+            throw ASN1Error.unexpectedFieldType(node.identifier)
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = DateComponents(
+            year: parts[0], month: parts[1], day: parts[2], hour: parts[3], minute: parts[4], second: parts[5])
+        guard let date = calendar.date(from: components) else {
+            throw ASN1Error.invalidASN1Object(reason: "validity time out of range")
+        }
+        return date
+    }
+}
+
+/// RSASSA-PSS-params (RFC 8017 §A.2.3) restricted to the profile AMD uses for every KDS
+/// certificate: SHA-384, MGF1 with SHA-384, salt length 48, trailer field 1.
+private enum RSAPSSParameters {
+    static let rsassaPSS: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 1, 10]
+    static let mgf1: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 1, 8]
+    static let sha384: ASN1ObjectIdentifier = [2, 16, 840, 1, 101, 3, 4, 2, 2]
+
+    static func requireAMDProfile(_ encoded: ArraySlice<UInt8>, subject: String) throws {
+        let root = try DER.parse(encoded)
+        let (algorithm, hash, mgf, mgfHash, salt, trailer) = try DER.sequence(root, identifier: .sequence) { nodes in
+            let algorithm = try ASN1ObjectIdentifier(derEncoded: &nodes)
+            guard let parameters = nodes.next() else {
+                throw SNPError.certificateAlgorithmUnsupported(subject: subject, reason: "RSASSA-PSS parameters are absent")
+            }
+            return try DER.sequence(parameters, identifier: .sequence) { fields in
+                let hash = try DER.explicitlyTagged(&fields, tagNumber: 0, tagClass: .contextSpecific, digestAlgorithm)
+                let (mgf, mgfHash) = try DER.explicitlyTagged(&fields, tagNumber: 1, tagClass: .contextSpecific) { node in
+                    try DER.sequence(node, identifier: .sequence) { inner in
+                        (try ASN1ObjectIdentifier(derEncoded: &inner), try digestAlgorithm(try required(&inner, "MGF1 hash")))
+                    }
+                }
+                let salt = try DER.explicitlyTagged(&fields, tagNumber: 2, tagClass: .contextSpecific) { try Int(derEncoded: $0) }
+                // AMD's ARKs and ASKs spell out trailerField = 1 although DER omits DEFAULT values.
+                let trailer = try DER.optionalExplicitlyTagged(&fields, tagNumber: 3, tagClass: .contextSpecific) {
+                    try Int(derEncoded: $0)
+                } ?? 1
+                return (algorithm, hash, mgf, mgfHash, salt, trailer)
+            }
+        }
+        guard algorithm == rsassaPSS, hash == sha384, mgf == mgf1, mgfHash == sha384, salt == 48, trailer == 1 else {
+            throw SNPError.certificateAlgorithmUnsupported(
+                subject: subject,
+                reason: "expected RSASSA-PSS with SHA-384, MGF1-SHA-384 and a 48-byte salt, found \(algorithm) "
+                    + "hash \(hash) MGF \(mgf)/\(mgfHash) salt \(salt) trailer \(trailer)")
+        }
+    }
+
+    /// The OID of a hash AlgorithmIdentifier whose parameters are absent or NULL.
+    private static func digestAlgorithm(_ node: ASN1Node) throws -> ASN1ObjectIdentifier {
+        try DER.sequence(node, identifier: .sequence) { nodes in
+            let oid = try ASN1ObjectIdentifier(derEncoded: &nodes)
+            if let parameters = nodes.next() { _ = try ASN1Null(derEncoded: parameters) }
+            return oid
+        }
+    }
+}
+
+/// The next node of a SEQUENCE, or an error naming the missing element.
+private func required(_ nodes: inout ASN1NodeCollection.Iterator, _ element: String) throws -> ASN1Node {
+    guard let node = nodes.next() else { throw ASN1Error.invalidASN1Object(reason: "\(element) is missing") }
+    return node
+}
+
+extension DistinguishedName {
+    /// The first common name (CN) attribute, or the whole name when there is none.
+    var commonName: String {
+        self.lazy.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }
+            .flatMap { String($0.value) } ?? self.description
+    }
+}

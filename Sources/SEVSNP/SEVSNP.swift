@@ -1,1 +1,0 @@
-/// SEVSNP: placeholder until its first sources land.

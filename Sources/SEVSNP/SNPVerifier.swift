@@ -1,0 +1,191 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+
+/// Checks that an ``SNPReport`` was signed by a genuine AMD Secure Processor: the report's
+/// ECDSA P-384 signature under the VCEK/VLEK, that certificate's RSASSA-PSS chain through the ASK
+/// (or ASVK) to a trusted ARK, every certificate's validity at an explicit time, and the VCEK/VLEK
+/// extensions against the report's REPORTED_TCB and CHIP_ID (SEV-SNP Firmware ABI, pub. 56860,
+/// "Attestation"; VCEK Certificate and KDS Interface Specification, pub. 57230).
+///
+/// It trusts only AMD's embedded roots unless the caller passes other anchors. Whether the
+/// guest is acceptable is a separate question for ``SNPPolicy``.
+public struct SNPVerifier: Sendable {
+    /// The roots a chain may end at.
+    public let trustedRoots: [SNPTrustAnchor]
+
+    /// Creates a verifier trusting `trustedRoots` — by default AMD's genuine roots only.
+    public init(trustedRoots: [SNPTrustAnchor] = SNPTrustAnchor.amd) {
+        self.trustedRoots = trustedRoots
+    }
+
+    /// Verifies a report against its certificates at `time`.
+    ///
+    /// - Parameters:
+    ///   - product: the chip generation for a version-2 report, which carries no CPUID; when nil
+    ///     the product of the root the chain reaches is used.
+    /// - Returns: the report, vouched for.
+    public func verify(
+        _ report: SNPReport, certificates: SNPCertificateChain, at time: Date, product: SNPProduct? = nil
+    ) throws(SNPError) -> VerifiedSNPReport {
+        let endorsement = try self.endorsementCertificate(of: report, in: certificates)
+        if let presented = certificates.root, !self.trustedRoots.contains(where: { $0.root == presented }) {
+            throw .untrustedRoot(subject: presented.commonName)
+        }
+        let intermediate = try self.intermediate(above: endorsement, presented: certificates.intermediate)
+        try endorsement.requireSigned(by: intermediate)
+        let anchor = try self.anchor(above: intermediate)
+        for certificate in [anchor.root, intermediate, endorsement] {
+            try certificate.requireValid(at: time)
+        }
+        try Self.requireSignature(of: report, by: endorsement)
+        let resolvedProduct = try Self.product(of: report, given: product, anchor: anchor)
+        let reportedTCB = try report.components(of: report.reportedTCB, product: resolvedProduct)
+        let extensions = EndorsementExtensions(endorsement)
+        try extensions.requireMatch(report: report, product: resolvedProduct, reportedTCB: reportedTCB)
+        return VerifiedSNPReport(
+            report: report, root: anchor.name, product: resolvedProduct, endorsement: endorsement,
+            reportedTCB: reportedTCB, verificationTime: time)
+    }
+
+    private func endorsementCertificate(of report: SNPReport, in chain: SNPCertificateChain) throws(SNPError) -> AMDCertificate {
+        let expected: String
+        switch report.signingKey {
+        case .none: throw .noSigningKey
+        case .vcek: expected = "SEV-VCEK"
+        case .vlek: expected = "SEV-VLEK"
+        }
+        guard let endorsement = chain.endorsementKey else { throw .missingCertificate(role: report.signingKey.name) }
+        guard endorsement.commonName == expected else {
+            throw .signingKeyMismatch(report: report.signingKey, certificate: endorsement.commonName)
+        }
+        return endorsement
+    }
+
+    /// The presented intermediate, or else the embedded one whose subject issued `endorsement`.
+    private func intermediate(above endorsement: AMDCertificate, presented: AMDCertificate?) throws(SNPError) -> AMDCertificate {
+        if let presented { return presented }
+        let known = self.trustedRoots.flatMap(\.intermediates)
+        guard let match = known.first(where: { $0.subject == endorsement.issuer }) else {
+            throw .missingCertificate(role: "issuer \(endorsement.issuer.commonName)")
+        }
+        return match
+    }
+
+    /// The trusted anchor whose root signed `intermediate`.
+    private func anchor(above intermediate: AMDCertificate) throws(SNPError) -> SNPTrustAnchor {
+        let candidates = self.trustedRoots.filter { $0.root.subject == intermediate.issuer }
+        guard !candidates.isEmpty else { throw .untrustedRoot(subject: intermediate.issuer.commonName) }
+        if let match = candidates.first(where: { (try? intermediate.requireSigned(by: $0.root)) != nil }) {
+            return match
+        }
+        throw .certificateSignatureInvalid(subject: intermediate.commonName, issuer: intermediate.issuer.commonName)
+    }
+
+    private static func requireSignature(of report: SNPReport, by endorsement: AMDCertificate) throws(SNPError) {
+        guard let key = P384.Signing.PublicKey(endorsement.publicKey) else {
+            throw .endorsementKeyNotP384(subject: endorsement.commonName)
+        }
+        guard let signature = try? P384.Signing.ECDSASignature(rawRepresentation: report.signature.rawBigEndian),
+            key.isValidSignature(signature, for: SHA384.hash(data: report.signedBytes))
+        else {
+            throw .reportSignatureInvalid
+        }
+    }
+
+    /// The one product the report (its CPUID, or the product it was parsed with), the caller and the
+    /// root agree on.
+    private static func product(of report: SNPReport, given: SNPProduct?, anchor: SNPTrustAnchor) throws(SNPError) -> SNPProduct {
+        let claims = [report.product, given, anchor.product].compactMap { $0 }
+        guard let first = claims.first else { throw .productRequired }
+        if let other = claims.first(where: { $0 != first }) { throw .productMismatch(expected: other, actual: first) }
+        return first
+    }
+}
+
+/// The AMD extensions of a VCEK or VLEK certificate (VCEK Certificate and KDS Interface
+/// Specification, pub. 57230, table "VCEK Certificate Extensions").
+struct EndorsementExtensions {
+    static let productName: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 3704, 1, 2]
+    static let hardwareID: ASN1ObjectIdentifier = [1, 3, 6, 1, 4, 1, 3704, 1, 4]
+    static func spl(_ arc: UInt) -> ASN1ObjectIdentifier { [1, 3, 6, 1, 4, 1, 3704, 1, 3, arc] }
+
+    let certificate: AMDCertificate
+
+    init(_ certificate: AMDCertificate) {
+        self.certificate = certificate
+    }
+
+    func requireMatch(report: SNPReport, product: SNPProduct, reportedTCB: TCBComponents) throws(SNPError) {
+        let name = try self.value(Self.productName) { try ASN1IA5String(derEncoded: $0) }
+        let family = String(name).split(separator: "-").first.map(String.init) ?? ""
+        guard let certified = SNPProduct(rawValue: family) else {
+            throw .endorsementExtensionInvalid(oid: "\(Self.productName)", reason: "unknown productName \"\(name)\"")
+        }
+        guard certified == product else { throw .productMismatch(expected: product, actual: certified) }
+        // fmcSPL, blSPL, teeSPL, snpSPL and ucodeSPL, in the order of TCBComponents.named.
+        let arcs: [UInt] = [9, 1, 2, 3, 8]
+        for (component, arc) in zip(reportedTCB.named, arcs) {
+            guard let reportValue = component.value else { continue }
+            let certValue = try self.value(Self.spl(arc)) { try Int(derEncoded: $0) }
+            guard certValue == Int(reportValue) else {
+                throw .endorsementTCBMismatch(
+                    component: component.name, certificate: UInt8(clamping: certValue), report: reportValue)
+            }
+        }
+        guard report.signingKey == .vcek else { return }
+        // hwID is the only extension whose value is the raw bytes rather than DER. It is the whole
+        // CHIP_ID, except that KDS keys Turin VCEKs by the first 8 bytes of CHIP_ID.
+        let hwid = try self.rawValue(Self.hardwareID)
+        let turinPrefix = product == .turin && hwid.count == 8 && report.chipID.starts(with: hwid)
+        guard hwid == report.chipID || turinPrefix else { throw .chipIDMismatch }
+    }
+
+    /// The value bytes of the extension `oid`, which must be present.
+    private func rawValue(_ oid: ASN1ObjectIdentifier) throws(SNPError) -> [UInt8] {
+        guard let found = self.certificate.extensions[oid: oid] else {
+            throw .endorsementExtensionInvalid(oid: "\(oid)", reason: "it is missing")
+        }
+        return Array(found.value)
+    }
+
+    /// Decodes the DER value of the extension `oid`, which must be present.
+    private func value<T>(_ oid: ASN1ObjectIdentifier, _ decode: (ASN1Node) throws -> T) throws(SNPError) -> T {
+        let bytes = try self.rawValue(oid)
+        do {
+            return try decode(try DER.parse(bytes))
+        } catch {
+            throw .endorsementExtensionInvalid(oid: "\(oid)", reason: String(describing: error))
+        }
+    }
+}
+
+/// A report that ``SNPVerifier`` has verified: signed by a VCEK/VLEK that chains to ``root`` and
+/// that certifies the report's TCB and chip. Only the verifier can create one.
+public struct VerifiedSNPReport: Sendable {
+    /// The verified report.
+    public let report: SNPReport
+    /// The trusted root the chain reached, e.g. "AMD ARK-Milan".
+    public let root: String
+    /// The product whose TCB layout and root apply.
+    public let product: SNPProduct
+    /// The VCEK or VLEK certificate that signed the report.
+    public let endorsement: AMDCertificate
+    /// REPORTED_TCB decoded for ``product``; the VCEK/VLEK certifies exactly these SPLs.
+    public let reportedTCB: TCBComponents
+    /// The time at which the certificates were checked.
+    public let verificationTime: Date
+
+    fileprivate init(
+        report: SNPReport, root: String, product: SNPProduct, endorsement: AMDCertificate,
+        reportedTCB: TCBComponents, verificationTime: Date
+    ) {
+        self.report = report
+        self.root = root
+        self.product = product
+        self.endorsement = endorsement
+        self.reportedTCB = reportedTCB
+        self.verificationTime = verificationTime
+    }
+}
