@@ -15,7 +15,7 @@ readonly SELF=${BASH_SOURCE[0]}
 readonly SCENARIOS=(
   pcr_extend pcr_event primary_keys seal_pcr seal_password quote credential nv getcap
   hash_random sign_verify rsa_encrypt contexts changeauth clear dictionary_lockout
-  sessions policies readclock
+  sessions policy_commandcode policy_authvalue policy_or policy_authorize policy_secret readclock
 )
 
 readonly PCR=16 # the debug PCR: resettable at locality 0
@@ -46,13 +46,18 @@ main() {
   fi
   export TPM2TOOLS_TCTI=$1
   shift
-  local names=("${SCENARIOS[@]}")
+  local names=("${SCENARIOS[@]}") work name rc passed=0 failed=0
   (($#)) && names=("$@")
-  local work name rc passed=0 failed=0
+  for name in "${names[@]}"; do
+    if ! declare -F "scenario_$name" >/dev/null; then
+      echo "no such scenario: $name (known: ${SCENARIOS[*]})" >&2
+      return 2
+    fi
+  done
   work=$(mktemp -d -t tpm-interop.XXXXXX)
   for name in "${names[@]}"; do
     mkdir "$work/$name"
-    timeout -k 5 "${INTEROP_TIMEOUT:-60}" bash "$SELF" --one "$name" "$work/$name" >"$work/$name.log" 2>&1
+    timeout -k 2 "${INTEROP_TIMEOUT:-60}" bash "$SELF" --one "$name" "$work/$name" >"$work/$name.log" 2>&1
     rc=$?
     if ((rc == 0)); then
       echo "PASS $name"
@@ -77,10 +82,8 @@ failure_reason() {
     echo "timed out after ${INTEROP_TIMEOUT:-60}s"
   elif [[ -s $dir/.reason ]]; then
     head -n 1 "$dir/.reason"
-  elif declare -F "scenario_$(basename "$dir")" >/dev/null; then
-    echo "exited with status $rc"
   else
-    echo "no such scenario"
+    echo "exited with status $rc"
   fi
 }
 
@@ -138,8 +141,8 @@ wrap_tools() {
 
 defer() { DEFERRED+=("$(printf '%q ' "$@")"); }
 
-# Always run at the end of a scenario: deferred undo actions, then back to the state of a
-# fresh TPM as far as the scenarios change it (contexts, PCR 16, authorizations, DA).
+# Always run at the end of a scenario: back to the state of a fresh TPM as far as scenarios
+# change it (contexts, authorizations, deferred undo actions, disableClear, PCR 16, DA counter).
 cleanup() {
   local rc=$? i
   set +eE
@@ -241,8 +244,11 @@ name_of() { echo "000b$(tail -c +3 "$1" | openssl dgst -sha256 -binary | hex)"; 
 # qualified_name PARENT_QN NAME (hex): nameAlg || sha256(parent's qualified name || name)
 qualified_name() { echo "000b$(hash_hex sha256 "$1" "$2")"; }
 
-# policy_update DIGEST CC ARG [REF]: the policy digest after a command with one argument
-policy_update() { hash_hex sha256 "$(hash_hex sha256 "$1" "$2" "$3")" "${4:-}"; }
+# policy_update DIGEST CC NAME: the policy digest after PolicySecret/PolicyAuthorize (empty policyRef)
+policy_update() { hash_hex sha256 "$(hash_hex sha256 "$1" "$2" "$3")"; }
+
+# PolicySecret(endorsement hierarchy): the authPolicy of the EK templates.
+endorsement_policy() { policy_update "$ZERO_DIGEST" "$CC_POLICY_SECRET" "$RH_ENDORSEMENT"; }
 
 pcr_hex() {
   tpm2_pcrread -o .pcr "$1:$PCR" >/dev/null
@@ -425,13 +431,10 @@ scenario_quote() {
 }
 
 scenario_credential() {
-  local alg ek_policy
-  ek_policy=$(policy_update "$ZERO_DIGEST" "$CC_POLICY_SECRET" "$RH_ENDORSEMENT")
-  trial endorsement.policy policy secret -c e
-  expect_eq "$(hex endorsement.policy)" "$ek_policy" "PolicySecret(endorsement) digest"
+  local alg
   for alg in rsa ecc; do
     ek_and_ak "$alg"
-    expect_eq "$(tpm2_readpublic -c ek.ctx | yaml - 'authorization policy')" "$ek_policy" "$alg EK policy"
+    expect_eq "$(tpm2_readpublic -c ek.ctx | yaml - 'authorization policy')" "$(endorsement_policy)" "$alg EK policy"
     random_file secret.dat 32
     tpm2_makecredential -T none -u ek.pub -s secret.dat -n "$(hex ak.name)" -o credential.blob >/dev/null
     activate_credential
@@ -703,49 +706,68 @@ check_encrypted_nv() {
 
 policy_pcr() { policy pcr -l "sha256:$PCR"; }
 
-policy_or_pcr() { policy_pcr && policy or -l sha256:pcr.policy,password.policy; }
-
-policy_or_password() { policy password && policy or -l sha256:pcr.policy,password.policy; }
-
-policy_authorized_pcr() {
-  policy_pcr && policy authorize -i pcr.policy -n authority.name -t authorized.tkt
-}
-
-scenario_policies() {
+# Storage primary and a random secret.dat to seal.
+sealing_setup() {
   storage_primary
   random_file secret.dat 32
+}
 
+# expect_policy_unseal WHAT AUTH CMD...: unseal_with AUTH CMD... gives back secret.dat
+expect_policy_unseal() {
+  local what=$1
+  shift
+  unseal_with "$@"
+  expect_same_file unsealed.dat secret.dat "unsealed with $what"
+}
+
+scenario_policy_commandcode() {
+  sealing_setup
   trial command.policy policy commandcode TPM2_CC_Unseal
   expect_eq "$(hex command.policy)" "$(hash_hex sha256 "$ZERO_DIGEST" "$CC_POLICY_COMMAND_CODE" "$CC_UNSEAL")" \
     "PolicyCommandCode digest"
   seal secret.dat -L command.policy
-  unseal_with "" policy commandcode TPM2_CC_Unseal
-  expect_same_file unsealed.dat secret.dat "unsealed with PolicyCommandCode"
-  expect_refused "$RC_POLICY_FAIL" "PolicyCommandCode(Unseal) for unseal without the policy command" unseal_with "" true
+  expect_policy_unseal PolicyCommandCode "" policy commandcode TPM2_CC_Unseal
+  expect_refused "$RC_POLICY_FAIL" "unseal with an empty policy session" unseal_with "" true
+}
 
+scenario_policy_authvalue() {
+  sealing_setup
   trial authvalue.policy policy authvalue
   trial password.policy policy password
   expect_eq "$(hex authvalue.policy)" "$(hash_hex sha256 "$ZERO_DIGEST" "$CC_POLICY_AUTH_VALUE")" "PolicyAuthValue digest"
   expect_same_file password.policy authvalue.policy "PolicyPassword digest"
   seal secret.dat -L authvalue.policy -p s3cret
-  unseal_with +s3cret policy authvalue
-  expect_same_file unsealed.dat secret.dat "unsealed with PolicyAuthValue"
+  expect_policy_unseal PolicyAuthValue +s3cret policy authvalue
   expect_auth_fail "PolicyAuthValue with a wrong password" unseal_with +wrong policy authvalue
-  unseal_with +s3cret policy password
-  expect_same_file unsealed.dat secret.dat "unsealed with PolicyPassword"
+  expect_policy_unseal PolicyPassword +s3cret policy password
+  expect_auth_fail "PolicyPassword with a wrong password" unseal_with +wrong policy password
+}
 
+policy_or_pcr() { policy_pcr && policy or -l sha256:pcr.policy,password.policy; }
+
+policy_or_password() { policy password && policy or -l sha256:pcr.policy,password.policy; }
+
+scenario_policy_or() {
+  sealing_setup
   trial pcr.policy policy_pcr
+  trial password.policy policy password
   trial or.policy policy or -l sha256:pcr.policy,password.policy
   expect_eq "$(hex or.policy)" "$(hash_hex sha256 "$ZERO_DIGEST" "$CC_POLICY_OR" "$(hex pcr.policy)" "$(hex password.policy)")" \
     "PolicyOR digest"
   seal secret.dat -L or.policy -p s3cret
-  unseal_with "" policy_or_pcr
-  expect_same_file unsealed.dat secret.dat "unsealed with PolicyOR, PCR branch"
+  expect_policy_unseal "PolicyOR, PCR branch" "" policy_or_pcr
   extend_pcr
   expect_refused "$RC_VALUE" "PolicyOR, PCR branch after PCR $PCR changed" unseal_with "" policy_or_pcr
-  unseal_with +s3cret policy_or_password
-  expect_same_file unsealed.dat secret.dat "unsealed with PolicyOR, password branch"
+  expect_policy_unseal "PolicyOR, password branch" +s3cret policy_or_password
+}
 
+policy_authorized_pcr() {
+  policy_pcr && policy authorize -i pcr.policy -n authority.name -t authorized.tkt
+}
+
+# The policy authority is an openssl key; its approval of a PCR policy is checked by the TPM.
+scenario_policy_authorize() {
+  sealing_setup
   openssl genrsa -out authority.pem 2048 2>/dev/null
   openssl rsa -in authority.pem -pubout -out authority.pub.pem 2>/dev/null
   tpm2_loadexternal -C o -G rsa -u authority.pub.pem -c authority.ctx -n authority.name >/dev/null
@@ -756,10 +778,20 @@ scenario_policies() {
   trial pcr.policy policy_pcr
   openssl dgst -sha256 -sign authority.pem -out pcr.policy.sig pcr.policy
   tpm2_verifysignature -c authority.ctx -g sha256 -m pcr.policy -s pcr.policy.sig -f rsassa -t authorized.tkt
-  unseal_with "" policy_authorized_pcr
-  expect_same_file unsealed.dat secret.dat "unsealed with PolicyAuthorize"
+  expect_policy_unseal "PolicyAuthorize of a PCR policy" "" policy_authorized_pcr
   extend_pcr
-  expect_refused "$RC_VALUE" "PolicyAuthorize of the old PCR policy after PCR $PCR changed" unseal_with "" policy_authorized_pcr
+  expect_refused "$RC_VALUE" "PolicyAuthorize of the PCR policy after PCR $PCR changed" unseal_with "" policy_authorized_pcr
+}
+
+scenario_policy_secret() {
+  sealing_setup
+  trial endorsement.policy policy secret -c e
+  expect_eq "$(hex endorsement.policy)" "$(endorsement_policy)" "PolicySecret(endorsement) digest"
+  seal secret.dat -L endorsement.policy
+  expect_policy_unseal "PolicySecret(endorsement)" "" policy secret -c e
+  tpm2_changeauth -c e "$ENDORSEMENT_PW"
+  expect_refused "$RC_BAD_AUTH" "PolicySecret with the old endorsement auth" unseal_with "" policy secret -c e
+  expect_policy_unseal "PolicySecret(endorsement) with its new auth" "" policy secret -c e "$ENDORSEMENT_PW"
 }
 
 scenario_readclock() {
