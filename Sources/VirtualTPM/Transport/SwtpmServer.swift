@@ -72,6 +72,7 @@ public final class SwtpmServer: @unchecked Sendable {
                     logger.warning("swtpm: unknown control command, closing", metadata: ["code": "\(raw)"])
                     return
                 }
+                logger.trace("swtpm control command", metadata: ["command": "\(command)"])
                 var reply: [UInt8] = []
                 func u32(_ v: UInt32) { reply += [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)] }
                 switch command {
