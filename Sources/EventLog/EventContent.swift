@@ -161,6 +161,9 @@ public struct UEFIImageLoadEvent: Hashable, Sendable {
         let length = try reader.count("LengthOfDevicePath", unit: 1)
         var path = LittleEndianReader(try reader.bytes(length, "DevicePath"), event: reader.event)
         devicePath = try UEFIDevicePath(&path)
+        // shim and GRUB log some images with a few filler bytes after the device path (the size
+        // of the C structure rather than of its contents); they stay in the raw event data.
+        _ = reader.rest()
     }
 }
 

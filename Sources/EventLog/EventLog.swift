@@ -40,6 +40,11 @@ public struct EventLog: Sendable {
     public struct Padding: Hashable, Sendable {
         public var byte: UInt8
         public var count: Int
+
+        public init(byte: UInt8, count: Int) {
+            self.byte = byte
+            self.count = count
+        }
     }
 
     public var format: Format

@@ -87,6 +87,8 @@ public struct ReplayResult: Sendable {
     public var digestMismatches: [EventDigestMismatch]
     /// Events with an index that is never extended (e.g. Windows' 0xFFFFFFFF, or MR index 0).
     public var skippedEvents: [Int]
+    /// The events extended into each register, in log order (the same for every bank).
+    public var extendedEvents: [UInt32: [Int]]
 
     /// Compares with expected values, register by register, ordered by index then bank.
     public func compare(with expected: PCRValues) -> PCRComparison {
@@ -151,7 +153,7 @@ extension EventLog {
     /// (PFP v1.06 §10.4.5). Also checks the digests of events whose digest is defined as the hash
     /// of their data.
     public func replay(registers: MeasurementRegisters = .tpmPCRs) -> ReplayResult {
-        var result = ReplayResult(registers: registers, values: PCRValues(), unsupportedBanks: [], digestMismatches: [], skippedEvents: [])
+        var result = ReplayResult(registers: registers, values: PCRValues(), unsupportedBanks: [], digestMismatches: [], skippedEvents: [], extendedEvents: [:])
         let banks = specID?.algorithms.map { ($0.algorithm, $0.digestSize) } ?? [(.sha1, 20)]
         result.unsupportedBanks = banks.map(\.0).filter { !$0.isSupported }
         let locality = registers == .tpmPCRs ? startupLocality : 0
@@ -166,7 +168,13 @@ extension EventLog {
             }
             result.values.banks[bank] = values
         }
-        result.skippedEvents = events.filter { $0.eventType != .noAction && !registers.isReplayable($0.pcrIndex) }.map(\.index)
+        for event in events where event.eventType != .noAction {
+            if registers.isReplayable(event.pcrIndex) {
+                result.extendedEvents[event.pcrIndex, default: []].append(event.index)
+            } else {
+                result.skippedEvents.append(event.index)
+            }
+        }
         result.digestMismatches = events.dropFirst(format == .cryptoAgile ? 1 : 0).flatMap(\.digestMismatches)
         return result
     }

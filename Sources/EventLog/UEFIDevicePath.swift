@@ -14,6 +14,8 @@ public struct UEFIDevicePath: Hashable, Sendable, CustomStringConvertible {
         case acpi(hid: UInt32, uid: UInt32)
         /// Messaging, MAC Address (§10.3.4.11): 32 address bytes as stored, and the interface type.
         case mac(address: [UInt8], interfaceType: UInt8)
+        /// Messaging, NVM Express Namespace (§10.3.4.21): namespace ID and IEEE EUI-64.
+        case nvmeNamespace(id: UInt32, eui64: UInt64)
         /// Messaging, URI (§10.3.4.23).
         case uri(String)
         /// Media, Hard Drive (§10.3.5.1).
@@ -43,6 +45,9 @@ public struct UEFIDevicePath: Hashable, Sendable, CustomStringConvertible {
             case let .mac(address, interfaceType):
                 let length = interfaceType <= 1 ? 6 : address.count
                 return "MAC(\(address.prefix(length).hexString),0x\(hex(interfaceType)))"
+            case let .nvmeNamespace(id, eui64):
+                let eui = (0..<8).reversed().map { hex(UInt8(truncatingIfNeeded: eui64 >> (8 * $0))) }
+                return "NVMe(0x\(hex(id)),\(eui.map { $0.count == 1 ? "0" + $0 : $0 }.joined(separator: "-")))"
             case let .uri(uri):
                 return "Uri(\(uri))"
             case let .hardDrive(number, start, size, signature, format, signatureType):
@@ -124,6 +129,9 @@ extension UEFIDevicePath.Node {
         case (3, 11):
             try requireLength(33)
             self = .mac(address: Array(try payload.bytes(32, "MAC address")), interfaceType: try payload.read(UInt8.self, "IfType"))
+        case (3, 23):
+            try requireLength(12)
+            self = .nvmeNamespace(id: try payload.read(UInt32.self, "NamespaceId"), eui64: try payload.read(UInt64.self, "IEEE EUI-64"))
         case (3, 24):
             self = .uri(String(decoding: payload.rest(), as: UTF8.self))
         case (4, 1):

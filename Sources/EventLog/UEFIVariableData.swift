@@ -23,6 +23,11 @@ public struct UEFIVariableData: Sendable {
             throw .malformedEventData(event: reader.event, offset: start, eventType: eventType.description,
                                       reason: "\(dataReader.remaining) bytes follow the decoded value of \(unicodeName)")
         }
+        if eventType == .efiVariableAuthority {
+            // Older shim releases log a few bytes past VariableDataLength in their authority
+            // events (sb-cert-bug157.bin); they stay in the raw event data.
+            _ = reader.rest()
+        }
     }
 }
 
