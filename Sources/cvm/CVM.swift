@@ -4,6 +4,7 @@ import ArgumentParser
 struct CVM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cvm",
-        abstract: "Prove that a confidential VM is what it claims to be."
+        abstract: "Prove that a confidential VM is what it claims to be.",
+        subcommands: [EventLogCommand.self]
     )
 }
