@@ -111,18 +111,24 @@ public struct EFISignatureList: Sendable {
 }
 
 /// EFI_SIGNATURE_DATA (UEFI 2.10 §32.4.1): a signature owner and the signature bytes, with the
-/// X.509 certificate decoded (swift-certificates) when the bytes are one.
+/// X.509 certificate decoded (swift-certificates) on demand when the bytes are one.
 public struct EFISignatureData: Sendable {
     /// Nil when shim logs a bare certificate without an owner.
     public var owner: EFIGUID?
     public var data: [UInt8]
-    /// The decoded certificate, or nil if the data is not a certificate that decodes.
-    public var certificate: Certificate?
+    /// Whether the signature list's type (or the authority event) says the data is a certificate.
+    public var isX509: Bool
 
     init(owner: EFIGUID?, data: ArraySlice<UInt8>, isX509: Bool) {
         self.owner = owner
         self.data = Array(data)
-        self.certificate = isX509 ? try? Certificate(derEncoded: self.data) : nil
+        self.isX509 = isX509
+    }
+
+    /// The decoded certificate, or nil if the data is not a certificate that decodes. Decoded on
+    /// each access, so that parsing a log does not pay for certificates nobody reads.
+    public var certificate: Certificate? {
+        isX509 ? try? Certificate(derEncoded: data) : nil
     }
 
     /// An EV_EFI_VARIABLE_AUTHORITY payload: EFI_SIGNATURE_DATA holding a DER certificate, or a bare
