@@ -5,9 +5,12 @@ import Testing
 /// register values, or be reported as having a digest that contradicts its data.
 @Suite("Mutations of real logs")
 struct MutationTests {
-    @Test("truncating inside any record is refused or changes the replay", arguments: TestData.logNames)
+    @Test("truncating inside any record or at a record boundary is refused or changes the replay", arguments: TestData.logNames)
     func truncation(name: String) throws {
         let (bytes, log, registers, original) = try Self.load(name)
+        for event in log.events.dropFirst() {
+            Self.expectDetected(Array(bytes[..<event.offset]), registers: registers, original: original, "\(name): cut before event \(event.index)")
+        }
         for event in log.events {
             let end = Self.end(of: event, in: log)
             for cut in Set([event.offset + 1, event.offset + 4, event.offset + 9, event.offset + 13, (event.offset + end) / 2, end - 1])
@@ -83,6 +86,16 @@ struct MutationTests {
         }
         if log.format == .sha1 || event.index == 0 {
             offsets += [start + 8, start + 27, start + 28, start + 29]
+            if let specID = log.specID, event.index == 0 {
+                // Spec ID Event03 (PFP v1.06 §10.4.5.1): numberOfAlgorithms at data offset 24, then
+                // (algorithmId, digestSize) pairs, then vendorInfoSize.
+                let table = start + 32 + 28
+                offsets.append(table - 4)
+                for entry in specID.algorithms.indices {
+                    offsets += [table + 4 * entry, table + 4 * entry + 2]
+                }
+                offsets.append(table + 4 * specID.algorithms.count)
+            }
             return offsets
         }
         offsets.append(start + 8)
