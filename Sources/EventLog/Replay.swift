@@ -13,6 +13,16 @@ public enum MeasurementRegisters: Sendable, CustomStringConvertible {
 
     public var description: String { self == .tpmPCRs ? "PCR" : "MR" }
 
+    /// The register an index names: `PCR 4`, or for TDX `RTMR[0]` (MR index 1) and `MRTD` (0).
+    public func name(of index: UInt32) -> String {
+        switch (self, index) {
+        case (.tpmPCRs, _): "PCR \(index)"
+        case (.tdxRTMRs, 0): "MRTD"
+        case (.tdxRTMRs, 1...4): "RTMR[\(index - 1)]"
+        case (.tdxRTMRs, _): "MR \(index)"
+        }
+    }
+
     /// Whether an event with this index is extended into a register during replay.
     func isReplayable(_ index: UInt32) -> Bool {
         self == .tpmPCRs ? index <= 23 : (1...4).contains(index)

@@ -24,7 +24,7 @@ struct EventLogCommand: ParsableCommand {
             if json {
                 let events: [[String: Any]] = log.events.map { event in
                     [
-                        "index": event.index, "pcr": event.pcrIndex, "type": event.eventType.description,
+                        "index": event.index, "offset": event.offset, "pcr": event.pcrIndex, "type": event.eventType.description,
                         "digests": Dictionary(uniqueKeysWithValues: event.digests.map { ($0.algorithm.description, $0.hex) }),
                         "summary": event.summary,
                     ]
@@ -64,7 +64,7 @@ struct EventLogCommand: ParsableCommand {
 
         func run() throws {
             let log = try EventLog(bytes: try readFile(file))
-            let result = log.replay(registers: tdx ? .tdxRTMRs : .tpmPCRs)
+            let result = log.replay(registers: registers)
             for bank in result.unsupportedBanks {
                 print("\(bank): not replayed (hash not supported)")
             }
@@ -91,9 +91,9 @@ struct EventLogCommand: ParsableCommand {
             }
         }
 
-        private func label(_ index: UInt32) -> String {
-            tdx ? "MR \(index)" + (index >= 1 ? " (RTMR[\(index - 1)])" : "") : "PCR \(index)"
-        }
+        private var registers: MeasurementRegisters { tdx ? .tdxRTMRs : .tpmPCRs }
+
+        private func label(_ index: UInt32) -> String { registers.name(of: index) }
 
         private func column(_ text: String) -> String { text.padding(toLength: 16, withPad: " ", startingAt: 0) }
 

@@ -128,3 +128,24 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Random damage")
+struct RandomDamageTests {
+    @Test("random byte changes anywhere, event data included, never crash the parser, decoders, replay or summaries", arguments: TestData.logNames)
+    func randomDamage(name: String) throws {
+        let bytes = try TestData.bytes(name)
+        let end = try EventLog(bytes: bytes).padding.map { bytes.count - $0.count } ?? bytes.count
+        let expected = TestData.logsWithPCRs.contains(name) ? try TestData.expectedPCRs(name) : PCRValues()
+        var generator = SplitMix64(seed: UInt64(end))
+        for _ in 0..<60 {
+            var mutated = bytes
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                mutated[Int.random(in: 0..<end, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            }
+            guard let log = try? EventLog(bytes: mutated) else { continue }
+            let result = log.replay(registers: TestData.registers(name))
+            #expect(result.compare(with: expected).entries.count == expected.banks.values.reduce(0) { $0 + $1.count })
+            #expect(log.events.map(\.summary).count == log.events.count)
+        }
+    }
+}
