@@ -72,11 +72,14 @@ struct DecodingTests {
             return (variable.unicodeName, option)
         }
         #expect(options.map(\.0) == ["Boot0002", "Boot0000", "Boot0001"])
+        // tpm2_eventlog prints Boot0002's VariableData as 01000000 6200 "ubuntu\0" (UTF-16) then
+        // the same HD()/File() nodes as the shim image load event.
+        #expect(options[0].1.attributes == 1)
         #expect(options[0].1.description == "ubuntu")
         #expect(options[0].1.filePathList.description == "HD(15,GPT,86ECC9E1-FB24-47E6-8B51-005A5ADED596,0x2800,0x35000)/\\EFI\\ubuntu\\shimx64.efi")
     }
 
-    @Test("BootOrder decodes to the option numbers")
+    @Test("BootOrder decodes to the option numbers tpm2_eventlog prints (020000000100)")
     func bootOrder() throws {
         let orders = try Self.contents("gce-ubuntu1804-amd-sev.bin", .efiVariableBoot).compactMap { content -> [UInt16]? in
             guard case .variable(let variable) = content, case .bootOrder(let order) = variable.value else { return nil }
@@ -85,7 +88,7 @@ struct DecodingTests {
         #expect(orders == [[2, 0, 1]])
     }
 
-    @Test("the GCE S-CRTM version string decodes from UTF-16")
+    @Test("the GCE S-CRTM version string decodes from the UTF-16 bytes tpm2_eventlog prints")
     func crtmVersion() throws {
         guard case .text(let version) = try Self.contents("gce-ubuntu1804-amd-sev.bin", .sCRTMVersion).first else {
             Issue.record("no decoded EV_S_CRTM_VERSION")
