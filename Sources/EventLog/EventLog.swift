@@ -61,7 +61,7 @@ public struct EventLog: Sendable {
     /// malformed Spec ID header) throw; event data that does not decode is kept as
     /// `EventContent.malformed` so that the log can still be replayed.
     public init(bytes: [UInt8]) throws(EventLogError) {
-        guard !bytes.isEmpty else { throw .empty }
+        guard !bytes.isEmpty, EventLog.padding(in: bytes[...]) == nil else { throw .empty }
         var reader = LittleEndianReader(bytes[...], event: 0)
         let header = try EventLog.readLegacyRecord(&reader, index: 0)
         if header.data.starts(with: SpecIDEvent.signature) {
@@ -138,7 +138,7 @@ public struct EventLog: Sendable {
             guard !digests.contains(where: { $0.algorithm == algorithm }) else {
                 throw .invalidDigestList(event: index, offset: algorithmOffset, reason: "\(algorithm) appears twice")
             }
-            digests.append(TCGDigest(algorithm: algorithm, bytes: Array(try reader.bytes(size, "\(algorithm) digest"))))
+            digests.append(TCGDigest(algorithm: algorithm, bytes: Array(try reader.bytes(size, "TPMT_HA.digest"))))
         }
         return try readEventData(&reader, index: index, offset: offset, pcrIndex: pcrIndex, eventType: eventType, digests: digests)
     }

@@ -1,7 +1,7 @@
 /// Why an event log, or one event's data, could not be decoded. Every case names the event
 /// (0 is the first record of the log) and the absolute byte offset in the log where decoding failed.
 public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The log is empty.
+    /// The log is empty, or only padding (all 0x00 or all 0xFF).
     case empty
     /// A field runs past the end of the log (or of its event's data).
     case truncated(event: Int, offset: Int, field: String, needed: Int, available: Int)
@@ -22,7 +22,7 @@ public enum EventLogError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .empty:
-            return "The event log is empty."
+            return "The event log is empty (no bytes, or only 0x00 or 0xFF padding)."
         case let .truncated(event, offset, field, needed, available):
             return "Event \(event) is truncated at byte offset \(offset): \(field) needs \(needed) bytes but only \(available) remain."
         case let .sizeExceedsData(event, offset, field, size, available):

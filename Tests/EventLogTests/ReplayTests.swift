@@ -188,9 +188,9 @@ struct HandBuiltLogTests {
         #expect(throws: EventLogError.self) { try EventLog(bytes: padded + [0x01]) }
     }
 
-    @Test("an empty buffer is refused")
-    func empty() {
-        #expect(throws: EventLogError.empty) { try EventLog(bytes: []) }
+    @Test("an empty buffer, or one holding only padding, is refused", arguments: [[], [UInt8](repeating: 0, count: 64), [UInt8](repeating: 0xFF, count: 64)])
+    func empty(bytes: [UInt8]) {
+        #expect(throws: EventLogError.empty) { try EventLog(bytes: bytes) }
     }
 }
 
