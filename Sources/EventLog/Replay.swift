@@ -2,16 +2,14 @@ import Foundation
 
 /// What the log's PCRIndex field names: TPM PCRs, or (TDX CCEL, UEFI 2.10 §38.4.1 and the TDX
 /// GHCI/TDVF mapping) measurement registers where MR index 1…4 are RTMR[0…3] and 0 is MRTD.
-public enum MeasurementRegisters: Sendable, CustomStringConvertible {
+public enum MeasurementRegisters: Sendable {
     /// TPM PCRs 0–23. PCR 0 starts at the locality of TPM2_Startup (PFP v1.06 §10.4.5.3),
-    /// PCRs 17–22 start at all-0xFF (TPM 2.0 Library Part 1 §17.5, PC Client PTP PCR attributes),
-    /// the others at zero.
+    /// the DRTM PCRs 17–22 start at all-0xFF (PC Client Platform TPM Profile PCR attributes), the
+    /// others at zero.
     case tpmPCRs
     /// TDX RTMRs, addressed by MR index 1…4; all start at zero. MR index 0 (MRTD) is measured by
     /// the TDX module, never from the log.
     case tdxRTMRs
-
-    public var description: String { self == .tpmPCRs ? "PCR" : "MR" }
 
     /// The register an index names: `PCR 4`, or for TDX `RTMR[0]` (MR index 1) and `MRTD` (0).
     public func name(of index: UInt32) -> String {

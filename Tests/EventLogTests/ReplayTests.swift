@@ -54,6 +54,12 @@ struct ReplayTests {
         #expect(comparison.firstMismatch?.index == 0)
     }
 
+    @Test("MR indices name the TDX registers as the README's convention says (1 = RTMR[0], 0 = MRTD)")
+    func tdxRegisterNames() {
+        #expect((0...4).map { MeasurementRegisters.tdxRTMRs.name(of: $0) } == ["MRTD", "RTMR[0]", "RTMR[1]", "RTMR[2]", "RTMR[3]"])
+        #expect(MeasurementRegisters.tpmPCRs.name(of: 7) == "PCR 7")
+    }
+
     @Test("the SM3 log parses and its bank is reported as unsupported instead of replayed")
     func sm3IsUnsupported() throws {
         let log = try EventLog(bytes: try TestData.bytes("hygon-csv-ccel-sm3.bin"))
