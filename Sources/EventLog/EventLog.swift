@@ -22,7 +22,7 @@ public struct TCGPCREvent2: Sendable {
 
 /// A parsed TCG event log: the crypto-agile format (a Spec ID Event03 record then TCG_PCR_EVENT2
 /// records, PFP v1.06 §10.2.2 and §10.4.5.1) or the SHA-1 format (TCG_PCClientPCREvent records,
-/// §10.2.1). Confidential-computing event logs (UEFI 2.10 §38.4, TDX CCEL) use the crypto-agile
+/// §10.2.1). Confidential-computing event logs (UEFI 2.10 §38, TDX CCEL) use the crypto-agile
 /// format and are parsed the same way.
 public struct EventLog: Sendable {
     /// The two log formats of PFP v1.06 §10.2.

@@ -170,7 +170,7 @@ public struct EFIGUID: Hashable, Sendable, CustomStringConvertible {
 
     /// EFI_GLOBAL_VARIABLE (UEFI 2.10 §3.3): SecureBoot, PK, KEK, Boot####, BootOrder.
     public static let globalVariable = EFIGUID("8BE4DF61-93CA-11D2-AA0D-00E098032B8C")!
-    /// EFI_IMAGE_SECURITY_DATABASE_GUID (UEFI 2.10 §32.6.1): db, dbx.
+    /// EFI_IMAGE_SECURITY_DATABASE_GUID (UEFI 2.10 §32): the db and dbx variables.
     public static let imageSecurityDatabase = EFIGUID("D719B2CB-3D3A-4596-A3BC-DAD00E67656F")!
     /// EFI_CERT_X509_GUID (UEFI 2.10 §32.4.1).
     public static let certX509 = EFIGUID("A5C059A1-94E4-4AA7-87B5-AB155C2BF072")!

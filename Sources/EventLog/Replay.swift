@@ -1,7 +1,8 @@
 import Foundation
 
-/// What the log's PCRIndex field names: TPM PCRs, or (TDX CCEL, UEFI 2.10 §38.4.1 and the TDX
-/// GHCI/TDVF mapping) measurement registers where MR index 1…4 are RTMR[0…3] and 0 is MRTD.
+/// What the log's PCRIndex field names: TPM PCRs, or for a TDX CCEL (UEFI 2.10 §38,
+/// EFI_CC_MEASUREMENT_PROTOCOL, and the TDX mapping) measurement registers, where MR index 1…4
+/// are RTMR[0…3] and 0 is MRTD.
 public enum MeasurementRegisters: Sendable {
     /// TPM PCRs 0–23. PCR 0 starts at the locality of TPM2_Startup (PFP v1.06 §10.4.5.3),
     /// the DRTM PCRs 17–22 start at all-0xFF (PC Client Platform TPM Profile PCR attributes), the

@@ -4,27 +4,27 @@
 public struct UEFIDevicePath: Hashable, Sendable, CustomStringConvertible {
     /// One device path node, named and printed as in UEFI 2.10 §10.6 (device path text forms).
     public enum Node: Hashable, Sendable, CustomStringConvertible {
-        /// Hardware, PCI (§10.3.2.1): the device and function numbers.
+        /// Hardware, PCI (§10.3.2): the device and function numbers.
         case pci(function: UInt8, device: UInt8)
-        /// Hardware, Memory Mapped (§10.3.2.3).
+        /// Hardware, Memory Mapped (§10.3.2).
         case memoryMapped(memoryType: UInt32, start: UInt64, end: UInt64)
-        /// Hardware (1), Messaging (3) or Media (4) Vendor node (§10.3.2.4, §10.3.4.17, §10.3.5.3).
+        /// Hardware (1), Messaging (3) or Media (4) Vendor node (§10.3.2, §10.3.4, §10.3.5).
         case vendor(type: UInt8, guid: EFIGUID, data: [UInt8])
         /// ACPI (§10.3.3): _HID and _UID.
         case acpi(hid: UInt32, uid: UInt32)
-        /// Messaging, MAC Address (§10.3.4.11): 32 address bytes as stored, and the interface type.
+        /// Messaging, MAC Address (§10.3.4): 32 address bytes as stored, and the interface type.
         case mac(address: [UInt8], interfaceType: UInt8)
-        /// Messaging, NVM Express Namespace (§10.3.4.21): namespace ID and IEEE EUI-64.
+        /// Messaging, NVM Express Namespace (§10.3.4): namespace ID and IEEE EUI-64.
         case nvmeNamespace(id: UInt32, eui64: UInt64)
-        /// Messaging, URI (§10.3.4.23).
+        /// Messaging, URI (§10.3.4).
         case uri(String)
-        /// Media, Hard Drive (§10.3.5.1).
+        /// Media, Hard Drive (§10.3.5).
         case hardDrive(partitionNumber: UInt32, partitionStart: UInt64, partitionSize: UInt64, signature: [UInt8], partitionFormat: UInt8, signatureType: UInt8)
-        /// Media, File Path (§10.3.5.4).
+        /// Media, File Path (§10.3.5).
         case filePath(String)
-        /// Media, PIWG Firmware File (§10.3.5.6).
+        /// Media, PIWG Firmware File (§10.3.5).
         case firmwareFile(EFIGUID)
-        /// Media, PIWG Firmware Volume (§10.3.5.7).
+        /// Media, PIWG Firmware Volume (§10.3.5).
         case firmwareVolume(EFIGUID)
         /// End This Instance of a Device Path (§10.3.1): separates instances of a multi-instance path.
         case endInstance
