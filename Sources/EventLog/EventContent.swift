@@ -7,7 +7,8 @@ public enum EventContent: Sendable {
     case startupLocality(UInt8)
     /// Another EV_NO_ACTION event identified by its 16-byte signature (e.g. "SP800-155 Event3").
     case noAction(signature: String)
-    /// EV_SEPARATOR (PFP v1.06 §10.4.1): 0 normally, 0xFFFFFFFF when firmware reports an error.
+    /// EV_SEPARATOR (PFP v1.06 §10.4.1): 0 normally, 0xFFFFFFFF when firmware reports an error;
+    /// Windows boot manager uses "WBCL".
     case separator(UInt32)
     /// Text data: EV_S_CRTM_VERSION, EV_EFI_ACTION, EV_ACTION, EV_IPL (GRUB commands, kernel
     /// command lines, shim variable names), EV_POST_CODE and EV_COMPACT_HASH strings.

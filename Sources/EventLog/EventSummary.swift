@@ -11,7 +11,11 @@ extension TCGPCREvent2 {
         case .noAction(let signature):
             return signature
         case .separator(let value):
-            return value == 0 ? "separator" : "separator 0x\(String(value, radix: 16)) (error)"
+            switch value {
+            case 0: return "separator"
+            case 0xFFFF_FFFF: return "separator (firmware error)"
+            default: return "separator 0x\(String(value, radix: 16))"
+            }
         case .text(let text):
             return text
         case .firmwareBlob(let blob):
