@@ -51,7 +51,10 @@ struct EventLogCommand: ParsableCommand {
     }
 
     struct Replay: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Replay a log and compare with PCR (or RTMR) values.")
+        static let configuration = CommandConfiguration(
+            abstract: "Replay a log and compare with PCR (or RTMR) values.",
+            discussion: "Exits non-zero if a register the log extends does not reproduce, or if an event's digest contradicts its data."
+        )
 
         @Argument(help: "The binary event log.")
         var file: String
@@ -68,25 +71,25 @@ struct EventLogCommand: ParsableCommand {
             for bank in result.unsupportedBanks {
                 print("\(bank): not replayed (hash not supported)")
             }
-            for mismatch in result.digestMismatches {
-                print("warning: \(mismatch)")
-            }
-            guard let pcrs else {
+            var failures = result.digestMismatches.map(\.description)
+            if let pcrs {
+                let comparison = result.compare(with: try PCRValues(json: try readFile(pcrs)))
+                for entry in comparison.entries {
+                    print("\(column(label(entry.index))) \(entry.bank) \(status(entry.status))")
+                }
+                if let mismatch = comparison.firstMismatch {
+                    let actual = mismatch.actual.map(hex) ?? "nothing"
+                    failures.insert("\(label(mismatch.index)) \(mismatch.bank) does not reproduce: expected \(hex(mismatch.expected)), the log gives \(actual).", at: 0)
+                }
+            } else {
                 for (bank, values) in result.values.banks.sorted(by: { $0.key < $1.key }) {
                     for (index, value) in values.sorted(by: { $0.key < $1.key }) {
                         print("\(column(label(index))) \(bank) \(hex(value))")
                     }
                 }
-                return
             }
-            let comparison = result.compare(with: try PCRValues(json: try readFile(pcrs)))
-            for entry in comparison.entries {
-                print("\(column(label(entry.index))) \(entry.bank) \(status(entry.status))")
-            }
-            if let mismatch = comparison.firstMismatch {
-                let actual = mismatch.actual.map(hex) ?? "nothing"
-                let message = "\(label(mismatch.index)) \(mismatch.bank) does not reproduce: expected \(hex(mismatch.expected)), the log gives \(actual).\n"
-                FileHandle.standardError.write(Data(message.utf8))
+            guard failures.isEmpty else {
+                FileHandle.standardError.write(Data(failures.map { $0 + "\n" }.joined().utf8))
                 throw ExitCode.failure
             }
         }
