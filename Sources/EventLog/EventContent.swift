@@ -75,7 +75,20 @@ public enum EventContent: Sendable {
         case .efiGPTEvent, .efiGPTEvent2:
             return .gpt(try UEFIGPTData(&reader))
         case .eventTag:
-            return .taggedEvent(try TCGPCClientTaggedEvent(&reader))
+            let data = reader.rest()
+            var tagged = LittleEndianReader(data, event: reader.event)
+            do throws(EventLogError) {
+                let event = try TCGPCClientTaggedEvent(&tagged)
+                guard tagged.isAtEnd else {
+                    throw .malformedEventData(event: reader.event, offset: tagged.offset, eventType: type.description,
+                                              reason: "\(tagged.remaining) bytes follow the tagged event")
+                }
+                return .taggedEvent(event)
+            } catch {
+                // Older TDVF builds log the bare string "LOADED_IMAGE::LoadOptions" as EV_EVENT_TAG.
+                guard let text = text(data) else { throw error }
+                return .text(text)
+            }
         default:
             _ = reader.rest()
             return .raw

@@ -215,7 +215,7 @@ extension TCGPCREvent2 {
     /// define its digest as a hash of its data.
     private var measuredData: [ArraySlice<UInt8>] {
         switch eventType {
-        case .separator, .efiAction, .efiVariableDriverConfig, .efiVariableBoot2, .efiGPTEvent, .sCRTMVersion:
+        case .separator, .efiAction, .efiVariableDriverConfig, .efiVariableBoot2, .efiGPTEvent:
             return [data[...]]
         case .efiVariableBoot:
             // EDK2 measures only VariableData for Boot#### / BootOrder; PFP v1.06 asks for the whole structure.

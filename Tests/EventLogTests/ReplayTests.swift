@@ -158,6 +158,39 @@ struct HandBuiltLogTests {
         #expect(mismatch.expected == Array(SHA256.hash(data: [0, 0, 0, 0])))
     }
 
+    @Test("only event types whose digest the spec defines as the hash of their data are checked")
+    func onlyDataDigestTypesAreChecked() throws {
+        let arbitrary = [UInt8](repeating: 0x22, count: 32)
+        // Boot Guard firmware (e.g. go-tpm-tools' gdc-host.bin) logs an EV_S_CRTM_VERSION whose
+        // digest is not the hash of the version string; the TPM still holds the extended value.
+        let version: [UInt8] = "2.3.5".utf16.flatMap { [UInt8(truncatingIfNeeded: $0), 0] } + [0, 0]
+        let bytes = Self.specIDRecord([(0x000B, 32)])
+            + Self.record(pcr: 0, type: 0x8, digests: [(0x000B, arbitrary)], data: version)
+            + Self.record(pcr: 8, type: 0xD, digests: [(0x000B, arbitrary)], data: Array("grub_cmd: linux /vmlinuz\0".utf8))
+        let mismatches = try EventLog(bytes: bytes).replay().digestMismatches
+        #expect(mismatches.map(\.event) == [2])
+        #expect(mismatches.first?.expected == Array(SHA256.hash(data: Array("linux /vmlinuz".utf8))))
+    }
+
+    @Test("an EV_EVENT_TAG that is a bare string (older TDVF) decodes as text, a tagged event as a tag")
+    func eventTagForms() throws {
+        let zero = [UInt8](repeating: 0, count: 32)
+        let tagged = Self.le(UInt32(0x8F3B_22ED)) + Self.le(UInt32(3)) + [1, 2, 3]
+        let bytes = Self.specIDRecord([(0x000B, 32)])
+            + Self.record(pcr: 2, type: 6, digests: [(0x000B, zero)], data: Array("LOADED_IMAGE::LoadOptions\0".utf8))
+            + Self.record(pcr: 2, type: 6, digests: [(0x000B, zero)], data: tagged)
+        let events = try EventLog(bytes: bytes).events
+        guard case .text("LOADED_IMAGE::LoadOptions") = events[1].content else {
+            Issue.record("bare string: \(events[1].content)")
+            return
+        }
+        guard case .taggedEvent(let tag) = events[2].content else {
+            Issue.record("tagged event: \(events[2].content)")
+            return
+        }
+        #expect(tag.taggedEventID == 0x8F3B_22ED && tag.taggedEventData == [1, 2, 3])
+    }
+
     @Test("an absurd event size is refused with the event index and the offset of the size field")
     func absurdEventSize() throws {
         let header = Self.specIDRecord([(0x000B, 32)])
