@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian and PyPI packages that CVMKit's build, demo and tests use. Idempotent:
+# installs only what is missing. Needs root (or sudo) for apt-get.
+set -euo pipefail
+
+debian_packages=(
+  libssl-dev openssl                                   # libcrypto for the vTPM's RSA/EC operations
+  tpm2-tools swtpm swtpm-tools                         # peer TPM and client for the interop suite
+  libtss2-tcti-swtpm0 libtss2-tcti-mssim0
+)
+
+missing=()
+for package in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  sudo=()
+  (($(id -u) == 0)) || sudo=(sudo)
+  echo "install-deps: apt-get install ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
