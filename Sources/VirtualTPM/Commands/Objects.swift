@@ -71,9 +71,10 @@ extension TPMEngine {
         guard [.owner, .endorsement, .platform, .null].contains(hierarchy) else { throw TPMResponseCode.value.handle(1) }
         try checkTemplate(template, sensitiveData: sensitive.data, parent: nil)
         let nameHash = TPMHashAlgorithm(template.nameAlg)!
-        var random = SeededRandom(hash: nameHash, seed: seed(of: hierarchy), label: template.type.description.uppercased(),
-                                  context: nameHash.hash(template.tpmBytes, sensitive.data))
-        let (publicArea, sensitiveArea, rsa, ecc) = try generate(template, sensitiveCreate: sensitive, random: &random)
+        let label = template.type.description.uppercased(), context = nameHash.hash(template.tpmBytes, sensitive.data)
+        var random = SeededRandom(hash: nameHash, seed: seed(of: hierarchy), label: label, context: context)
+        let cacheKey = TPMHashAlgorithm.sha256.hash(seed(of: hierarchy), Array(label.utf8), context)
+        let (publicArea, sensitiveArea, rsa, ecc) = try generate(template, sensitiveCreate: sensitive, random: &random, rsaCacheKey: cacheKey)
         let name = publicArea.name!
         return LoadedObject(publicArea: publicArea, sensitive: sensitiveArea, name: name,
                             qualifiedName: Self.qualifiedName(parent: hierarchy.tpmBytes, child: name, nameAlg: publicArea.nameAlg),

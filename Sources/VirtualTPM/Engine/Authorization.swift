@@ -194,6 +194,8 @@ extension TPMEngine {
     ) throws(TPMResponseCode) -> Bool {
         let isPolicy = input.handle.kind == .policySession
         let object = (handle.kind == .transient || handle.kind == .persistent) ? try? object(handle) : nil
+        // A public-only object has neither an authValue nor a usable policy (Part 1 §19.5).
+        if let object, object.sensitive == nil { throw TPMResponseCode.authUnavailable }
         var includeAuth: Bool
         if isPolicy {
             let session = sessions[input.handle.rawValue]!

@@ -63,7 +63,9 @@ extension TPMEngine {
     /// Generates a new object from its template: the key (or sealed data), the seed value and
     /// the unique field. `random` is the system RNG for ordinary objects and a seeded stream
     /// for primaries.
-    func generate(_ template: TPMTPublic, sensitiveCreate: TPMSSensitiveCreate, random: inout some RandomBytes) throws(TPMResponseCode) -> (TPMTPublic, TPMTSensitive, RSAKey?, ECCKey?) {
+    /// `rsaCacheKey`, given for primaries, names the seeded derivation so that an RSA key
+    /// already derived from the same seed and template is reused instead of searched again.
+    func generate(_ template: TPMTPublic, sensitiveCreate: TPMSSensitiveCreate, random: inout some RandomBytes, rsaCacheKey: [UInt8]? = nil) throws(TPMResponseCode) -> (TPMTPublic, TPMTSensitive, RSAKey?, ECCKey?) {
         var publicArea = template
         let nameHash = TPMHashAlgorithm(template.nameAlg)!
         let isStorage = template.objectAttributes.contains([.restricted, .decrypt])
@@ -72,7 +74,13 @@ extension TPMEngine {
         var rsa: RSAKey?, ecc: ECCKey?
         switch template.parameters {
         case let .rsa(parms):
-            let generated = try RSAKey.generate(bits: Int(parms.keyBits), exponent: parms.exponent, random: &random)
+            let generated: (key: RSAKey, prime: [UInt8])
+            if let rsaCacheKey, let cached = primaryRSACache.value(for: rsaCacheKey) {
+                generated = cached
+            } else {
+                generated = try RSAKey.generate(bits: Int(parms.keyBits), exponent: parms.exponent, random: &random)
+                if let rsaCacheKey { primaryRSACache.insert(generated, for: rsaCacheKey) }
+            }
             rsa = generated.key
             sensitive = generated.prime
             publicArea.unique = .rsa(generated.key.modulus)
@@ -184,6 +192,26 @@ extension TPMEngine {
         guard let publicArea = try? TPMTPublic(tpmBytes: stored.publicArea),
               let sensitive = try? TPMTSensitive(tpmBytes: stored.sensitive) else { throw TPMResponseCode.failure }
         return try makeLoaded(public: publicArea, sensitive: sensitive, hierarchy: TPMHandle(stored.hierarchy), qualifiedName: stored.qualifiedName)
+    }
+}
+
+/// Recently derived primary RSA keys. Deriving a primary RSA key means a prime search that is
+/// the same every time for the same seed and template, so the result is kept (a few entries,
+/// least recently used evicted), the way libtpms keeps its RSA key cache.
+struct PrimaryKeyCache {
+    private var entries: [(key: [UInt8], value: (key: RSAKey, prime: [UInt8]))] = []
+    static let capacity = 8
+
+    mutating func value(for key: [UInt8]) -> (key: RSAKey, prime: [UInt8])? {
+        guard let index = entries.firstIndex(where: { $0.key == key }) else { return nil }
+        let entry = entries.remove(at: index)
+        entries.append(entry)
+        return entry.value
+    }
+
+    mutating func insert(_ value: (key: RSAKey, prime: [UInt8]), for key: [UInt8]) {
+        if entries.count == Self.capacity { entries.removeFirst() }
+        entries.append((key, value))
     }
 }
 

@@ -49,6 +49,7 @@ public final class TPMEngine: @unchecked Sendable {
     var hcrtmDone = false
     var lastFailureTime: UInt64?
     var noncesRolled = false
+    var primaryRSACache = PrimaryKeyCache()
 
     /// The PCR banks this TPM allocates, each with 24 PCRs (PC Client PTP §4.6.2).
     static let banks: [TPMHashAlgorithm] = [.sha1, .sha256, .sha384]
