@@ -179,6 +179,46 @@ final class Connection: @unchecked Sendable {
         }
     }
 
+    /// Reads exactly four bytes with recvmsg, also collecting a file descriptor passed with
+    /// them as SCM_RIGHTS ancillary data (unix(7)), as swtpm's CMD_SET_DATAFD carries one.
+    func readU32ReceivingDescriptor() throws(VTPMTransportError) -> (value: UInt32, descriptor: Int32?) {
+        var buffer = [UInt8](repeating: 0, count: 4)
+        // struct cmsghdr { size_t len; int level; int type; } followed by one int, padded: CMSG_SPACE(4).
+        var control = [UInt8](repeating: 0, count: 24)
+        var received = 0
+        var descriptor: Int32?
+        while received < 4 {
+            let n = buffer.withUnsafeMutableBytes { data in
+                control.withUnsafeMutableBytes { ancillary in
+                    var vector = iovec(iov_base: data.baseAddress! + received, iov_len: 4 - received)
+                    return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                        var message = msghdr()
+                        message.msg_iov = vectorPointer
+                        message.msg_iovlen = 1
+                        message.msg_control = ancillary.baseAddress
+                        message.msg_controllen = ancillary.count
+                        let n = recvmsg(fd, &message, 0)
+                        if n > 0, message.msg_controllen >= 20 {
+                            let level = ancillary.load(fromByteOffset: 8, as: Int32.self)
+                            let type = ancillary.load(fromByteOffset: 12, as: Int32.self)
+                            if level == SOL_SOCKET, type == Int32(SCM_RIGHTS) {
+                                descriptor = ancillary.load(fromByteOffset: 16, as: Int32.self)
+                            }
+                        }
+                        return n
+                    }
+                }
+            }
+            if n == 0 { throw .closed }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .socket("recvmsg", errno: errno)
+            }
+            received += n
+        }
+        return (buffer.reduce(0) { $0 << 8 | UInt32($1) }, descriptor)
+    }
+
     func readU32() throws(VTPMTransportError) -> UInt32 {
         try read(exactly: 4).reduce(0) { $0 << 8 | UInt32($1) }
     }

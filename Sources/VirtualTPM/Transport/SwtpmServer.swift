@@ -14,10 +14,11 @@ public final class SwtpmServer: @unchecked Sendable {
     }
 
     /// PTM_CAP_* bits of the control commands this server implements.
-    static let capabilities: UInt64 = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x400 | 0x800 | 0x2000 | 0x4000
+    static let capabilities: UInt64 = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x400 | 0x800 | 0x1000 | 0x2000 | 0x4000
     /// TPM 1.2-style result codes used by the control channel.
     static let resultSuccess: UInt32 = 0
     static let resultBadLocality: UInt32 = 0x3D
+    static let resultFail: UInt32 = 0x09
     static let bufferSize: UInt32 = 4096
 
     let engine: TPMEngine
@@ -67,11 +68,13 @@ public final class SwtpmServer: @unchecked Sendable {
     func serveControl(_ connection: Connection) {
         do {
             while true {
-                let raw = try connection.readU32()
+                let (raw, passedDescriptor) = try connection.readU32ReceivingDescriptor()
                 guard let command = Control(rawValue: raw) else {
+                        if let passedDescriptor { close(passedDescriptor) }
                     logger.warning("swtpm: unknown control command, closing", metadata: ["code": "\(raw)"])
                     return
                 }
+                if let passedDescriptor, command != .setDataFD { close(passedDescriptor) }
                 logger.trace("swtpm control command", metadata: ["command": "\(command)"])
                 var reply: [UInt8] = []
                 func u32(_ v: UInt32) { reply += [UInt8(v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)] }
@@ -142,7 +145,18 @@ public final class SwtpmServer: @unchecked Sendable {
                     u32(UInt32(json.count))
                     u32(UInt32(json.count))
                     reply += json
-                case .getStateBlob, .setStateBlob, .setDataFD:
+                case .setDataFD:
+                    // QEMU hands over one end of a socketpair as the data channel (swtpm
+                    // ctrlchannel.c, CMD_SET_DATAFD); it is served like any data connection.
+                    guard let passedDescriptor else {
+                        u32(Self.resultFail)
+                        break
+                    }
+                    let data = Connection(fd: passedDescriptor)
+                    let server = self
+                    spawn { server.serveData(data) }
+                    u32(Self.resultSuccess)
+                case .getStateBlob, .setStateBlob:
                     logger.warning("swtpm: unsupported control command, closing", metadata: ["command": "\(command)"])
                     return
                 }
