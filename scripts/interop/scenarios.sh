@@ -55,15 +55,18 @@ main() {
     fi
   done
   work=$(mktemp -d -t tpm-interop.XXXXXX)
+  local run=0 dir
   for name in "${names[@]}"; do
-    mkdir "$work/$name"
-    timeout -k 2 "${INTEROP_TIMEOUT:-60}" bash "$SELF" --one "$name" "$work/$name" >"$work/$name.log" 2>&1
+    run=$((run + 1))
+    dir=$work/$run-$name
+    mkdir "$dir"
+    timeout -k 2 "${INTEROP_TIMEOUT:-60}" bash "$SELF" --one "$name" "$dir" >"$dir.log" 2>&1
     rc=$?
     if ((rc == 0)); then
       echo "PASS $name"
       passed=$((passed + 1))
     else
-      echo "FAIL $name: $(failure_reason "$rc" "$work/$name")"
+      echo "FAIL $name: $(failure_reason "$rc" "$dir")"
       failed=$((failed + 1))
     fi
   done
