@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "cvm", targets: ["cvm"]),
         .library(name: "TPM2", targets: ["TPM2"]),
         .library(name: "VirtualTPM", targets: ["VirtualTPM"]),
+        .library(name: "TPMClient", targets: ["TPMClient"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "SEVSNP", targets: ["SEVSNP"]),
     ],
@@ -30,6 +31,7 @@ let package = Package(
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "TPM2", dependencies: [crypto, cryptoExtras, x509, asn1]),
         .target(name: "VirtualTPM", dependencies: ["TPM2", "CLibCrypto", crypto, cryptoExtras, logging]),
+        .target(name: "TPMClient", dependencies: ["TPM2", "VirtualTPM"]),
         .target(name: "EventLog", dependencies: [crypto, x509, asn1]),
         .target(name: "SEVSNP", dependencies: [crypto, cryptoExtras, x509, asn1]),
         .executableTarget(
@@ -40,7 +42,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TPM2Tests", dependencies: ["TPM2", crypto, cryptoExtras, x509]),
-        .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPM2", crypto]),
+        .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPM2", crypto]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
     ]
