@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "EventLog", "SEVSNP", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "EventLog", "SEVSNP", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -67,9 +67,20 @@ public struct TPM2Client: Sendable {
         frame.u32(UInt32(10 + body.bytes.count))
         frame.write(code)
         frame.bytes(body.bytes)
-        let response = try transport.send(frame.bytes)
-        return try Self.parseResponse(response, name, sessions: !auths.isEmpty, returnsHandle: returnsHandle)
+        var attempts = 0
+        while true {
+            do {
+                return try Self.parseResponse(try transport.send(frame.bytes), name, sessions: !auths.isEmpty, returnsHandle: returnsHandle)
+            } catch let error where Self.resubmit.contains(error.responseCode?.base ?? .success) && attempts < Self.maximumResubmissions {
+                attempts += 1
+            }
+        }
     }
+
+    /// Warnings after which a command is simply sent again (Part 3 §5.5: TPM_RC_RETRY,
+    /// TPM_RC_YIELDED, TPM_RC_TESTING), as TSS stacks do.
+    static let resubmit: Set<TPMResponseCode> = [.retry, .yielded, .testing]
+    static let maximumResubmissions = 5
 
     static func parseResponse(_ bytes: [UInt8], _ name: String, sessions: Bool, returnsHandle: Bool) throws(TPMClientError) -> Response {
         var reader = TPMReader(bytes)

@@ -172,14 +172,17 @@ package final class Connection: @unchecked Sendable {
                 throw .socket("read", errno: errno)
             }
             done += n
-            acknowledgeNow()
+            if acknowledgesEachRead { acknowledgeNow() }
         }
         return buffer
     }
 
-    /// Clients of these protocols write a request in several small pieces without
-    /// TCP_NODELAY; acknowledging at once keeps Nagle's algorithm on their side from waiting
-    /// for our delayed ACK (about 40 ms per request). Linux clears the flag after each read.
+    /// Set for clients that write a request in several small pieces without TCP_NODELAY (the
+    /// mssim TCTI): acknowledging at once keeps Nagle's algorithm on their side from waiting
+    /// for our delayed ACK, about 40 ms per request. Linux clears the flag after each read, so
+    /// it is set again after every read.
+    package var acknowledgesEachRead = false
+
     private func acknowledgeNow() {
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
