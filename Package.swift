@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "VirtualTPM", targets: ["VirtualTPM"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "SEVSNP", targets: ["SEVSNP"]),
+        .library(name: "Authenticode", targets: ["Authenticode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -32,10 +33,11 @@ let package = Package(
         .target(name: "VirtualTPM", dependencies: ["TPM2", "CLibCrypto", crypto, cryptoExtras, logging]),
         .target(name: "EventLog", dependencies: [crypto, x509, asn1]),
         .target(name: "SEVSNP", dependencies: [crypto, cryptoExtras, x509, asn1]),
+        .target(name: "Authenticode", dependencies: ["EventLog", crypto, x509, asn1]),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "EventLog", "SEVSNP", logging,
+                "TPM2", "VirtualTPM", "EventLog", "SEVSNP", "Authenticode", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,5 +45,6 @@ let package = Package(
         .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPM2", crypto]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
+        .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "EventLog", x509, asn1]),
     ]
 )
