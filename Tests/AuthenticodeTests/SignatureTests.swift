@@ -91,7 +91,7 @@ struct SignatureTests {
     @Test("a db of EFI signature lists authorizes shim by Microsoft's CA, grub by Debian's CA, and an image by its pesign hash")
     func signatureDatabase() throws {
         let microsoft = try Self.microsoftUEFICA(), debian = try Self.debianCA()
-        let grubHash = try #require(Self.bytes(hex: try Peer.pesignDigest(Peer.grub, "sha256")))
+        let grubHash = try #require(Peer.bytes(hex: try Peer.pesignDigest(Peer.grub, "sha256")))
         let db = try EFISignatureList.decode(
             Self.signatureList(type: .certX509, entries: [try microsoft.derBytes()])
                 + Self.signatureList(type: .certX509, entries: [try debian.derBytes()]))
@@ -103,18 +103,6 @@ struct SignatureTests {
         #expect(byHash.anchor == .sha256(imageDigest: grubHash))
         #expect(byHash.signatureIndex == nil)
         #expect(throws: AuthenticodeError.self) { try PEImage(bytes: try Peer.bytes(Peer.shim)).verify(trusting: hashes) }
-    }
-
-    static func bytes(hex: String) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) ?? hex.endIndex
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        return bytes
     }
 }
 
