@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "EventLog", "SEVSNP", "Authenticode", logging,
+                "TPM2", "VirtualTPM", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

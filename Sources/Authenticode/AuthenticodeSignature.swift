@@ -73,7 +73,7 @@ public struct AuthenticodeSignature: Sendable {
                     try Self.children(node).filter { $0.identifier == .sequence }.map { try Certificate(derEncoded: $0) }
                 } ?? []
                 _ = DER.optionalImplicitlyTagged(&nodes, tagNumber: 1, tagClass: .contextSpecific) { $0 }
-                return (content, certificates, try Self.set(&nodes).map(SignerInfo.init(derEncoded:)))
+                return (content, certificates, try Self.set(&nodes).map { try SignerInfo(derEncoded: $0, signature: index) })
             }
             guard let content = eContent, content.identifier == .sequence else {
                 throw AuthenticodeError.malformedSignature(signature: index, reason: "SpcIndirectDataContent is missing")
@@ -150,7 +150,7 @@ public struct AuthenticodeSignature: Sendable {
 extension AuthenticodeSignature.SignerInfo {
     /// SignerInfo ::= SEQUENCE { version, sid, digestAlgorithm, signedAttrs [0] IMPLICIT,
     /// signatureAlgorithm, signature, unsignedAttrs [1] IMPLICIT } (RFC 5652 §5.3).
-    init(derEncoded node: ASN1Node) throws {
+    init(derEncoded node: ASN1Node, signature index: Int) throws {
         self = try DER.sequence(node, identifier: .sequence) { nodes in
             _ = try Int(derEncoded: &nodes)
             var issuer: DistinguishedName?
@@ -166,7 +166,7 @@ extension AuthenticodeSignature.SignerInfo {
             }
             let digestOID = try AuthenticodeSignature.algorithm(&nodes)
             guard let digestAlgorithm = AuthenticodeHashAlgorithm(oid: digestOID) else {
-                throw ASN1Error.invalidASN1Object(reason: "SignerInfo digestAlgorithm \(digestOID) is not supported")
+                throw AuthenticodeError.unsupportedAlgorithm(signature: index, oid: digestOID.description)
             }
             guard let attributes = DER.optionalImplicitlyTagged(&nodes, tagNumber: 0, tagClass: .contextSpecific, { $0 }) else {
                 throw ASN1Error.invalidASN1Object(reason: "SignerInfo has no authenticated attributes, which Authenticode requires")

@@ -56,8 +56,9 @@ extension PEImage {
     /// be an anchor or chain through the SignedData certificates to one. When no signature
     /// succeeds, the first signature's error is thrown.
     public func verify(trusting anchors: [TrustAnchor]) throws(AuthenticodeError) -> AuthenticodeVerification {
-        if anchors.contains(.sha256(imageDigest: authenticodeDigest(.sha256))) {
-            return AuthenticodeVerification(signatureIndex: nil, chain: [], anchor: .sha256(imageDigest: authenticodeDigest(.sha256)))
+        let byHash = TrustAnchor.sha256(imageDigest: authenticodeDigest(.sha256))
+        if anchors.contains(byHash) {
+            return AuthenticodeVerification(signatureIndex: nil, chain: [], anchor: byHash)
         }
         let certificates = anchors.compactMap { anchor -> Certificate? in
             if case .certificate(let certificate) = anchor { return certificate }

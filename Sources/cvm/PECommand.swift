@@ -2,6 +2,7 @@ import ArgumentParser
 import Authenticode
 import EventLog
 import Foundation
+import PCRPrediction
 import X509
 
 /// `cvm pe`: Authenticode digests and signature verification of PE/COFF (UEFI) images. All
@@ -10,7 +11,7 @@ struct PECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pe",
         abstract: "Hash and verify Authenticode-signed PE/COFF images (shim, grub, kernels).",
-        subcommands: [Hash.self, Verify.self]
+        subcommands: [Hash.self, Verify.self, Predict.self]
     )
 
     struct Hash: ParsableCommand {
@@ -64,6 +65,34 @@ struct PECommand: ParsableCommand {
                 print("image digest is allowed by the db")
             }
             print("trust anchor: \(verification.anchor)")
+        }
+    }
+
+    struct Predict: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Predict the PCR values of the next boot when the log's boot applications are replaced by new images.",
+            discussion: "The images replace the log's EV_EFI_BOOT_SERVICES_APPLICATION events in order (shim, grub, kernel…); all other events are kept.")
+
+        @Argument(help: "The binary event log of the current boot.")
+        var log: String
+
+        @Argument(help: "The new images, in the order the firmware and shim load them.")
+        var images: [String]
+
+        @Flag(help: "The log is a TDX CCEL: indices 1-4 are RTMR[0-3].")
+        var tdx = false
+
+        func run() throws {
+            let registers: MeasurementRegisters = tdx ? .tdxRTMRs : .tpmPCRs
+            let prediction = try PCRPrediction(log: try EventLog(bytes: try readImage(log)),
+                                               replacing: try images.map { try PEImage(bytes: try readImage($0)) },
+                                               registers: registers)
+            if prediction.changes.isEmpty {
+                print("no register changes")
+            }
+            for change in prediction.changes {
+                print("\(registers.name(of: change.index)) \(change.bank) \(hex(change.current)) -> \(hex(change.predicted))")
+            }
         }
     }
 }
