@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "TPMClient", targets: ["TPMClient"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "SEVSNP", targets: ["SEVSNP"]),
+        .library(name: "Authenticode", targets: ["Authenticode"]),
+        .library(name: "PCRPrediction", targets: ["PCRPrediction"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -34,10 +36,12 @@ let package = Package(
         .target(name: "TPMClient", dependencies: ["TPM2", "VirtualTPM"]),
         .target(name: "EventLog", dependencies: [crypto, x509, asn1]),
         .target(name: "SEVSNP", dependencies: [crypto, cryptoExtras, x509, asn1]),
+        .target(name: "Authenticode", dependencies: ["EventLog", crypto, x509, asn1]),
+        .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "EventLog", "SEVSNP", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,5 +49,6 @@ let package = Package(
         .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPM2", crypto]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
+        .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
     ]
 )
