@@ -58,7 +58,7 @@ struct SNPMeasureCommand: ParsableCommand {
             }
             let launch = SNPLaunchMeasurement(
                 firmware: try OVMFImage(bytes: try readFile(self.ovmf)), vcpus: self.vcpus,
-                vcpuSignature: self.vcpuType.signature, guestFeatures: self.guestFeatures, kernelHashes: hashes)
+                vcpuSignature: self.vcpuType.cpuid.signature, guestFeatures: self.guestFeatures, kernelHashes: hashes)
             let measurement = try launch.digest().map { String(format: "%02x", $0) }.joined()
             guard self.json else {
                 print(measurement)

@@ -15,7 +15,7 @@ public struct SNPLaunchMeasurement: Sendable {
     public var firmware: OVMFImage
     /// The number of vCPUs, each contributing one VMSA page.
     public var vcpus: Int
-    /// CPUID Fn0000_0001_EAX of the vCPU model (see ``SNPVCPUType/signature``).
+    /// CPUID Fn0000_0001_EAX of the vCPU model (see ``SNPCPUID/signature`` and ``SNPVCPUType/cpuid``).
     public var vcpuSignature: UInt32
     /// SEV_FEATURES of every VMSA; `sev-snp-measure` defaults to 0x1 (SNPActive), and QEMU 9+
     /// with the `debug-swap` default adds bit 5 (0x21).

@@ -62,7 +62,3 @@ public enum SNPMeasurementError: Error, Sendable, Equatable, CustomStringConvert
         }
     }
 }
-
-private func hex(_ value: some BinaryInteger) -> String {
-    String(value, radix: 16, uppercase: true)
-}

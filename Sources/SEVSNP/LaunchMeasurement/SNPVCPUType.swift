@@ -28,29 +28,25 @@ public enum SNPVCPUType: String, Sendable, Hashable, Codable, CaseIterable {
     }
 
     /// The family, model and stepping QEMU's definition of this CPU model reports.
-    public var familyModelStepping: (family: UInt32, model: UInt32, stepping: UInt32) {
+    public var cpuid: SNPCPUID {
         switch self {
-        case .epyc, .epycV1, .epycV2, .epycIBPB, .epycV3, .epycV4: return (23, 1, 2)
-        case .epycRome, .epycRomeV1, .epycRomeV2, .epycRomeV3: return (23, 49, 0)
-        case .epycMilan, .epycMilanV1, .epycMilanV2: return (25, 1, 1)
-        case .epycGenoa, .epycGenoaV1: return (25, 17, 0)
-        case .epycTurin: return (26, 0, 0)
+        case .epyc, .epycV1, .epycV2, .epycIBPB, .epycV3, .epycV4: return SNPCPUID(family: 0x17, model: 0x01, stepping: 2)
+        case .epycRome, .epycRomeV1, .epycRomeV2, .epycRomeV3: return SNPCPUID(family: 0x17, model: 0x31, stepping: 0)
+        case .epycMilan, .epycMilanV1, .epycMilanV2: return SNPCPUID(family: 0x19, model: 0x01, stepping: 1)
+        case .epycGenoa, .epycGenoaV1: return SNPCPUID(family: 0x19, model: 0x11, stepping: 0)
+        case .epycTurin: return SNPCPUID(family: 0x1A, model: 0x00, stepping: 0)
         }
     }
+}
 
-    /// CPUID Fn0000_0001_EAX for this model (AMD CPUID Specification, pub. 25481, "CPUID
-    /// Fn0000_0001_EAX Family, Model, Stepping Identifiers").
+extension SNPCPUID {
+    /// CPUID Fn0000_0001_EAX for this family, model and stepping (AMD CPUID Specification,
+    /// pub. 25481, "CPUID Fn0000_0001_EAX Family, Model, Stepping Identifiers"): a family above 0Fh
+    /// is BaseFamily 0Fh (bits 11:8) plus ExtFamily (27:20); the model's high nibble is ExtModel
+    /// (19:16) and its low nibble BaseModel (7:4); Stepping is bits 3:0.
     public var signature: UInt32 {
-        let (family, model, stepping) = self.familyModelStepping
-        return Self.signature(family: family, model: model, stepping: stepping)
-    }
-
-    /// Encodes a family, model and stepping as CPUID Fn0000_0001_EAX does: a family above 0Fh is
-    /// BaseFamily 0Fh plus ExtFamily (bits 27:20); the model's high nibble is ExtModel (19:16),
-    /// its low nibble BaseModel (7:4); BaseFamily is bits 11:8 and Stepping bits 3:0.
-    public static func signature(family: UInt32, model: UInt32, stepping: UInt32) -> UInt32 {
-        let baseFamily = min(family, 0xF)
-        let extendedFamily = family > 0xF ? (family - 0xF) & 0xFF : 0
-        return extendedFamily << 20 | ((model >> 4) & 0xF) << 16 | baseFamily << 8 | (model & 0xF) << 4 | (stepping & 0xF)
+        let family = UInt32(self.family), model = UInt32(self.model)
+        let extendedFamily = family > 0xF ? family - 0xF : 0
+        return extendedFamily << 20 | (model >> 4) << 16 | min(family, 0xF) << 8 | (model & 0xF) << 4 | UInt32(self.stepping & 0xF)
     }
 }
