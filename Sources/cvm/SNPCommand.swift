@@ -110,8 +110,12 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// The whole contents of a file, read as a stream so that devices and pipes (`/dev/null`,
+/// `<(…)`) work as well as regular files.
 func readFile(_ path: String) throws -> [UInt8] {
-    Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    return Array(try handle.readToEnd() ?? Data())
 }
 
 /// Runs `body`; on any error prints its description to standard error and exits non-zero.
