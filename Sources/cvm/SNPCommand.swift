@@ -8,7 +8,7 @@ struct SNPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snp",
         abstract: "Inspect and verify AMD SEV-SNP attestation reports.",
-        subcommands: [Show.self, Verify.self, SNPMeasureCommand.self]
+        subcommands: [Show.self, Verify.self, SNPMeasureCommand.self, SNPBenchCommand.self]
     )
 
     struct Show: ParsableCommand {
