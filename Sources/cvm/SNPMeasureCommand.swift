@@ -18,7 +18,7 @@ struct SNPMeasureCommand: ParsableCommand {
     @Option(help: "The number of vCPUs.")
     var vcpus: Int
 
-    @Option(help: "The QEMU CPU model: \(SNPVCPUType.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "The QEMU CPU model (-cpu), e.g. EPYC-v4, EPYC-Milan, EPYC-Genoa.")
     var vcpuType: SNPVCPUType
 
     @Option(help: "The kernel booted directly with QEMU's -kernel.")
@@ -30,7 +30,7 @@ struct SNPMeasureCommand: ParsableCommand {
     @Option(help: "The kernel command line given with -append (needs --kernel).")
     var append: String?
 
-    @Option(help: "SEV_FEATURES of the VMSAs, e.g. 0x1 (SNPActive) or 0x21 (with DebugSwap, QEMU 9+ default).",
+    @Option(help: "SEV_FEATURES of the VMSAs, e.g. 0x1 (SNPActive, the default) or 0x21 (SNPActive and DebugSwap).",
             transform: { text in
                 guard let value = text.hasPrefix("0x") ? UInt64(text.dropFirst(2), radix: 16) : UInt64(text) else {
                     throw ValidationError("--guest-features must be a number such as 0x1 or 33.")

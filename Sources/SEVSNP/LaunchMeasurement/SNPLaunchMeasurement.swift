@@ -17,8 +17,8 @@ public struct SNPLaunchMeasurement: Sendable {
     public var vcpus: Int
     /// CPUID Fn0000_0001_EAX of the vCPU model (see ``SNPCPUID/signature`` and ``SNPVCPUType/cpuid``).
     public var vcpuSignature: UInt32
-    /// SEV_FEATURES of every VMSA; `sev-snp-measure` defaults to 0x1 (SNPActive), and QEMU 9+
-    /// with the `debug-swap` default adds bit 5 (0x21).
+    /// SEV_FEATURES of every VMSA (AMD64 APM Vol. 2, the VMSA field SEV_FEATURES): bit 0 SNPActive,
+    /// bit 5 DebugSwap and so on, as the hypervisor enables them; `sev-snp-measure` defaults to 0x1.
     public var guestFeatures: UInt64
     /// The kernel, initrd and command line hashes for measured direct boot, or nil for none.
     public var kernelHashes: SEVKernelHashes?
