@@ -89,6 +89,14 @@ struct LaunchMeasurementTests {
         #expect(try launch.digest() == expected)
     }
 
+    @Test("The digest of the AmdSev sample's pages alone is the OVMF hash sev-snp-measure's test suite pins")
+    func ovmfPagesDigest() throws {
+        let image = try OVMFImage(bytes: try Launch.read(Self.amdSev))
+        var digest = SNPLaunchDigest()
+        digest.addNormalPages(image.bytes, gpa: image.gpa)
+        #expect(digest.digest == [UInt8](hex: "086e2e9149ebf45abdc3445fba5b2da8270bdbb04094d7a2c37faaa4b24af3aa16aff8c374c2a55c467a50da6d466b74"))
+    }
+
     @Test("The standard OVMF build refuses a kernel, as sev-snp-measure's test suite requires")
     func ovmfX64RefusesKernel() {
         let launch = Launch(ovmf: Self.ovmfX64, vcpus: 1, vcpuType: .epycV4, guestFeatures: 0x21, kernel: [], initrd: [], append: "")

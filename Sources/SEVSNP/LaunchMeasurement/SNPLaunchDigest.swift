@@ -24,8 +24,8 @@ public enum SNPPageType: UInt8, Sendable, Hashable, Codable, CaseIterable {
 ///
 /// Each page added folds into the digest as `LD := SHA-384(PAGE_INFO)`, where PAGE_INFO is the
 /// 0x70-byte structure of Table 67: DIGEST_CUR (the digest so far, 48 bytes) ‖ CONTENTS
-/// (48 bytes) ‖ LENGTH (u16, 0x70) ‖ PAGE_TYPE (u8) ‖ IMI_PAGE (u8) ‖ RESERVED (u8) ‖ VMPL3_PERMS ‖
-/// VMPL2_PERMS ‖ VMPL1_PERMS (u8 each) ‖ GPA (u64). Launches are not IMI launches and grant
+/// (48 bytes) ‖ LENGTH (u16, 0x70) ‖ PAGE_TYPE (u8) ‖ IMI_PAGE (u8) ‖ VMPL3_PERMS ‖ VMPL2_PERMS ‖
+/// VMPL1_PERMS (u8 each) ‖ RESERVED (u8) ‖ GPA (u64). Launches are not IMI launches and grant
 /// VMPL1–3 no permissions, so those bytes are zero here as they are under QEMU.
 public struct SNPLaunchDigest: Sendable, Hashable {
     /// The size of a guest page, in bytes.
@@ -59,7 +59,7 @@ public struct SNPLaunchDigest: Sendable, Hashable {
         }
         info.integer(Self.pageInfoLength)
         info.integer(type.rawValue)
-        // IMI_PAGE, RESERVED, VMPL3_PERMS, VMPL2_PERMS, VMPL1_PERMS.
+        // IMI_PAGE, VMPL3_PERMS, VMPL2_PERMS, VMPL1_PERMS, RESERVED.
         info.zeros(5)
         info.integer(gpa)
         self.digest = Array(SHA384.hash(data: info.bytes))
