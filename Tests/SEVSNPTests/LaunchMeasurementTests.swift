@@ -233,6 +233,24 @@ struct LaunchMeasurementTests {
         try #require((0..<(bytes.count - 4)).first { Array(bytes[$0..<($0 + 4)]) == Array("ASEV".utf8) })
     }
 
+    @Test("Flipping any byte of the AmdSev sample parses or fails with a typed error; outside its tables nothing changes")
+    func flipEveryByte() throws {
+        let original = try Launch.read(Self.amdSev)
+        let parsed = try OVMFImage(bytes: original)
+        let header = try Self.metadataOffset(original)
+        let metadata = header..<(header + 16 + 12 * parsed.sevMetadata.count)
+        let tableSize = Int(original[original.count - 50]) | Int(original[original.count - 49]) << 8
+        let table = (original.count - 32 - tableSize)..<(original.count - 32)
+        for offset in original.indices {
+            var bytes = original
+            bytes[offset] ^= 0xFF
+            let result = Result { () throws(SNPMeasurementError) in try OVMFImage(bytes: bytes) }
+            if !metadata.contains(offset), !table.contains(offset) {
+                #expect(try result.get().sevMetadata == parsed.sevMetadata, "offset 0x\(String(offset, radix: 16))")
+            }
+        }
+    }
+
     @Test("Malformed images are refused with the field and offset concerned")
     func malformed() throws {
         let original = try Launch.read(Self.amdSev)
