@@ -107,7 +107,8 @@ public enum SNPError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-private func hex(_ value: some BinaryInteger) -> String {
+/// Upper-case hexadecimal without prefix, for offsets and values in error sentences.
+func hex(_ value: some BinaryInteger) -> String {
     String(value, radix: 16, uppercase: true)
 }
 

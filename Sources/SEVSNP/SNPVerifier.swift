@@ -30,26 +30,38 @@ public struct SNPVerifier: Sendable {
         _ report: SNPReport, certificates: SNPCertificateChain, at time: Date, product: SNPProduct? = nil
     ) throws(SNPError) -> VerifiedSNPReport {
         let endorsement = try self.endorsementCertificate(of: report, in: certificates)
+        let chain = try self.verifyChain(of: endorsement, presented: certificates)
+        return try self.verify(report, chain: chain, at: time, product: product)
+    }
+
+    /// Checks the certificate signatures from `endorsement` up to a trusted root: the part of
+    /// ``verify(_:certificates:at:product:)`` that is the same for every report the key signs.
+    func verifyChain(of endorsement: AMDCertificate, presented certificates: SNPCertificateChain) throws(SNPError) -> VerifiedChain {
         if let presented = certificates.root, !self.trustedRoots.contains(where: { $0.root == presented }) {
             throw .untrustedRoot(subject: presented.commonName)
         }
         let intermediate = try self.intermediate(above: endorsement, presented: certificates.intermediate)
         try endorsement.requireSigned(by: intermediate)
-        let anchor = try self.anchor(above: intermediate)
-        for certificate in [anchor.root, intermediate, endorsement] {
+        return VerifiedChain(endorsement: endorsement, intermediate: intermediate, anchor: try self.anchor(above: intermediate))
+    }
+
+    /// The per-report part of ``verify(_:certificates:at:product:)`` under a chain whose
+    /// signatures are already checked: validity at `time`, the report's signature, product and TCB.
+    func verify(_ report: SNPReport, chain: VerifiedChain, at time: Date, product: SNPProduct?) throws(SNPError) -> VerifiedSNPReport {
+        for certificate in [chain.anchor.root, chain.intermediate, chain.endorsement] {
             try certificate.requireValid(at: time)
         }
-        try Self.requireSignature(of: report, by: endorsement)
-        let resolvedProduct = try Self.product(of: report, given: product, anchor: anchor)
+        try Self.requireSignature(of: report, by: chain.endorsement)
+        let resolvedProduct = try Self.product(of: report, given: product, anchor: chain.anchor)
         let reportedTCB = try report.components(of: report.reportedTCB, product: resolvedProduct)
-        let extensions = EndorsementExtensions(endorsement)
+        let extensions = EndorsementExtensions(chain.endorsement)
         try extensions.requireMatch(report: report, product: resolvedProduct, reportedTCB: reportedTCB)
         return VerifiedSNPReport(
-            report: report, root: anchor.name, product: resolvedProduct, endorsement: endorsement,
+            report: report, root: chain.anchor.name, product: resolvedProduct, endorsement: chain.endorsement,
             reportedTCB: reportedTCB, verificationTime: time)
     }
 
-    private func endorsementCertificate(of report: SNPReport, in chain: SNPCertificateChain) throws(SNPError) -> AMDCertificate {
+    func endorsementCertificate(of report: SNPReport, in chain: SNPCertificateChain) throws(SNPError) -> AMDCertificate {
         let expected: String
         switch report.signingKey {
         case .none: throw .noSigningKey
@@ -102,6 +114,14 @@ public struct SNPVerifier: Sendable {
         if let other = claims.first(where: { $0 != first }) { throw .productMismatch(expected: other, actual: first) }
         return first
     }
+}
+
+/// A VCEK/VLEK whose signature chain up to a trusted anchor has been checked; validity periods
+/// are not part of it, since they depend on the time of each verification.
+struct VerifiedChain: Sendable {
+    let endorsement: AMDCertificate
+    let intermediate: AMDCertificate
+    let anchor: SNPTrustAnchor
 }
 
 /// The AMD extensions of a VCEK or VLEK certificate (VCEK Certificate and KDS Interface

@@ -8,7 +8,7 @@ struct SNPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snp",
         abstract: "Inspect and verify AMD SEV-SNP attestation reports.",
-        subcommands: [Show.self, Verify.self]
+        subcommands: [Show.self, Verify.self, SNPMeasureCommand.self, SNPBenchCommand.self]
     )
 
     struct Show: ParsableCommand {
@@ -105,17 +105,21 @@ struct SNPCommand: ParsableCommand {
 extension SNPProduct: ExpressibleByArgument {}
 
 /// A failure whose sentence is the whole message.
-private struct CommandFailure: Error, CustomStringConvertible {
+struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
 
-private func readFile(_ path: String) throws -> [UInt8] {
-    Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+/// The whole contents of a file, read as a stream so that devices and pipes (`/dev/null`,
+/// `<(…)`) work as well as regular files.
+func readFile(_ path: String) throws -> [UInt8] {
+    let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    return Array(try handle.readToEnd() ?? Data())
 }
 
 /// Runs `body`; on any error prints its description to standard error and exits non-zero.
-private func reportingFailures(_ body: () throws -> Void) throws {
+func reportingFailures(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch {
