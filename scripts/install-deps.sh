@@ -9,6 +9,7 @@ debian_packages=(
   libtss2-tcti-swtpm0 libtss2-tcti-mssim0
   shim-signed grub-efi-amd64-signed linux-image-amd64  # real signed PE images: Authenticode oracles
   pesign sbsigntool osslsigncode                       # peer Authenticode tools
+  ovmf python3-pip                                     # OVMF images with SEV metadata; pip for the SNP oracle
 )
 
 missing=()
@@ -21,4 +22,10 @@ if ((${#missing[@]})); then
   echo "install-deps: apt-get install ${missing[*]}"
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# sev-snp-measure: the reference SNP launch-measurement calculator the tests compare against.
+if ! python3 -c 'import sevsnpmeasure' 2>/dev/null; then
+  echo "install-deps: pip install sev-snp-measure"
+  python3 -m pip install --quiet sev-snp-measure==0.0.13
 fi
