@@ -27,5 +27,7 @@ fi
 # sev-snp-measure: the reference SNP launch-measurement calculator the tests compare against.
 if ! python3 -c 'import sevsnpmeasure' 2>/dev/null; then
   echo "install-deps: pip install sev-snp-measure"
-  python3 -m pip install --quiet sev-snp-measure==0.0.13
+  # Debian's own python3 is externally managed (PEP 668); a pyenv or venv python is not.
+  python3 -m pip install --quiet sev-snp-measure==0.0.13 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages sev-snp-measure==0.0.13
 fi
