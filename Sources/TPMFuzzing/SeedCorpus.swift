@@ -23,23 +23,6 @@ final class RecordingTransport: TPMTransport, @unchecked Sendable {
 /// primary and ordinary objects, NV, sessions and policy, quote, unseal) driven through
 /// `TPM2Client` against a fresh engine and recorded on the way.
 public enum SeedCorpus {
-    static let storage = TPMTPublic(
-        nameAlg: .sha256,
-        objectAttributes: [.fixedTPM, .fixedParent, .sensitiveDataOrigin, .userWithAuth, .noDA, .restricted, .decrypt],
-        parameters: .ecc(TPMSECCParms(symmetric: .aes128CFB, scheme: .null, curve: .nistP256, kdf: .null)),
-        unique: .ecc(TPMSECCPoint(x: [], y: []))
-    )
-    static let signing = TPMTPublic(
-        nameAlg: .sha256,
-        objectAttributes: [.fixedTPM, .fixedParent, .sensitiveDataOrigin, .userWithAuth, .noDA, .restricted, .signEncrypt],
-        parameters: .ecc(TPMSECCParms(symmetric: .null, scheme: TPMTScheme(.ecdsa, hash: .sha256), curve: .nistP256, kdf: .null)),
-        unique: .ecc(TPMSECCPoint(x: [], y: []))
-    )
-    static let sealed = TPMTPublic(
-        nameAlg: .sha256, objectAttributes: [.fixedTPM, .fixedParent, .userWithAuth, .noDA],
-        parameters: .keyedHash(.null), unique: .digest([])
-    )
-
     /// The recorded frames, in the order they were sent (the first is TPM2_Startup).
     public static func frames() throws(TPMClientError) -> [[UInt8]] {
         let engine: TPMEngine
@@ -52,10 +35,10 @@ public enum SeedCorpus {
         let pcrs = TPMLPCRSelection([TPMSPCRSelection(hash: .sha256, indices: [0, 7, 16])])
         try client.pcrExtend(pcr: 16, digests: TPMLDigestValues([TPMTHA(algorithm: .sha256, digest: [UInt8](repeating: 0x11, count: 32))]))
         _ = try client.pcrRead(pcrs)
-        let parent = try client.createPrimary(hierarchy: .owner, template: storage)
-        let key = try client.createPrimary(hierarchy: .owner, template: signing)
+        let parent = try client.createPrimary(hierarchy: .owner, template: .eccStorageParent)
+        let key = try client.createPrimary(hierarchy: .owner, template: .eccAttestationKey)
         _ = try client.readPublic(key.handle)
-        let created = try client.create(parent: parent.handle, template: sealed, sensitive: TPMSSensitiveCreate(data: Array("seed".utf8)))
+        let created = try client.create(parent: parent.handle, template: .sealedData(), sensitive: TPMSSensitiveCreate(data: Array("seed".utf8)))
         let loaded = try client.load(parent: parent.handle, created)
         _ = try client.unseal(loaded.handle, auth: .password())
         _ = try client.quote(key: key.handle, qualifyingData: [1, 2, 3, 4], selection: pcrs)

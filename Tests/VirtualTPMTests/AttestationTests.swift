@@ -22,7 +22,7 @@ import VirtualTPM
     @Test func quoteVerifiesWithQuoteVerifier() throws {
         let tpm = try StartedTPM()
         try extendPCR16(tpm.client, with: Self.event)
-        let ak = try tpm.client.createPrimary(hierarchy: .owner, template: Templates.attestationKey)
+        let ak = try tpm.client.createPrimary(hierarchy: .owner, template: .eccAttestationKey)
         let selection = try TPMLPCRSelection(tpmBytes: Self.selectionBytes)
         let nonce = Array("fresh verifier nonce".utf8)
         let quote = try tpm.client.quote(key: ak.handle, qualifyingData: nonce, selection: selection)
@@ -54,9 +54,9 @@ import VirtualTPM
         let policy = sha256([UInt8](repeating: 0, count: 32), [0, 0, 0x01, 0x7F], Self.pcr16SelectionBytes, sha256(Self.extended))
         let selection = try TPMLPCRSelection(tpmBytes: Self.pcr16SelectionBytes)
 
-        let parent = try tpm.client.createPrimary(hierarchy: .owner, template: Templates.storageParent)
+        let parent = try tpm.client.createPrimary(hierarchy: .owner, template: .eccStorageParent)
         let secret = Array("disk key".utf8)
-        let created = try tpm.client.create(parent: parent.handle, template: Templates.sealed(policy: policy), sensitive: TPMSSensitiveCreate(data: secret))
+        let created = try tpm.client.create(parent: parent.handle, template: .sealedData(policy: policy), sensitive: TPMSSensitiveCreate(data: secret))
         let sealed = try tpm.client.load(parent: parent.handle, created)
 
         let session = try tpm.client.startAuthSession(type: .policy)

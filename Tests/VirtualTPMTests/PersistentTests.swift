@@ -34,7 +34,7 @@ import VirtualTPM
         let ek = try first.client.createPrimary(hierarchy: .endorsement, template: .ekECCP256)
         try first.client.nvDefineSpace(publicInfo: Self.nvPublic(Self.nvIndex, size: UInt16(data.count)))
         try first.client.nvWrite(index: Self.nvIndex, data: data)
-        let srk = try first.client.createPrimary(hierarchy: .owner, template: Templates.storageParent)
+        let srk = try first.client.createPrimary(hierarchy: .owner, template: .eccStorageParent)
         try first.client.evictControl(object: srk.handle, persistentHandle: Self.persistentHandle)
         first.engine.powerOff()
 
@@ -49,7 +49,7 @@ import VirtualTPM
 
         // The persistent parent still unwraps what was created under it before the restart.
         let secret = Array("under the persistent SRK".utf8)
-        let sealed = try second.client.create(parent: Self.persistentHandle, template: Templates.sealed(), sensitive: TPMSSensitiveCreate(data: secret))
+        let sealed = try second.client.create(parent: Self.persistentHandle, template: .sealedData(), sensitive: TPMSSensitiveCreate(data: secret))
         second.engine.powerOff()
         let third = try StartedTPM(.persistent(try VTPMStateStore(directory: directory.url, key: Self.key)))
         let loaded = try third.client.load(parent: Self.persistentHandle, sealed)

@@ -28,34 +28,6 @@ struct StartedTPM {
     }
 }
 
-/// Templates the tests create objects from (TPM 2.0 Part 2 §12.2.4).
-enum Templates {
-    /// An ECC P-256 storage parent (restricted decrypt, AES-128-CFB), like tpm2-tools' default
-    /// "ecc" primary.
-    static let storageParent = TPMTPublic(
-        nameAlg: .sha256,
-        objectAttributes: [.fixedTPM, .fixedParent, .sensitiveDataOrigin, .userWithAuth, .noDA, .restricted, .decrypt],
-        parameters: .ecc(TPMSECCParms(symmetric: .aes128CFB, scheme: .null, curve: .nistP256, kdf: .null)),
-        unique: .ecc(TPMSECCPoint(x: [], y: []))
-    )
-
-    /// An ECC P-256 restricted signing key with ECDSA-SHA256: an attestation key.
-    static let attestationKey = TPMTPublic(
-        nameAlg: .sha256,
-        objectAttributes: [.fixedTPM, .fixedParent, .sensitiveDataOrigin, .userWithAuth, .noDA, .restricted, .signEncrypt],
-        parameters: .ecc(TPMSECCParms(symmetric: .null, scheme: TPMTScheme(.ecdsa, hash: .sha256), curve: .nistP256, kdf: .null)),
-        unique: .ecc(TPMSECCPoint(x: [], y: []))
-    )
-
-    /// A sealed data object (keyed-hash, null scheme) usable with `authPolicy`, or with its
-    /// authValue when the policy is empty.
-    static func sealed(policy: [UInt8] = []) -> TPMTPublic {
-        var attributes: TPMAObject = [.fixedTPM, .fixedParent, .noDA]
-        if policy.isEmpty { attributes.insert(.userWithAuth) }
-        return TPMTPublic(nameAlg: .sha256, objectAttributes: attributes, authPolicy: policy, parameters: .keyedHash(.null), unique: .digest([]))
-    }
-}
-
 /// A temporary directory removed when the value is released.
 final class TemporaryDirectory {
     let url: URL
