@@ -12,18 +12,6 @@ import TPMFuzzing
     static let index = TPMHandle(0x0150_0020)
     static let size: UInt16 = 64
 
-    /// The `cvm` executable built next to this test bundle, or `CVM_BINARY`.
-    static var cvmBinary: URL? {
-        if let path = ProcessInfo.processInfo.environment["CVM_BINARY"] { return URL(fileURLWithPath: path) }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("cvm")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        return nil
-    }
-
     /// Value number `n`: its number in the first four bytes, then a fill alternating between
     /// 0xA5 and 0x5A, so a torn write (half of one value, half of another) is detected.
     static func value(_ n: UInt32) -> [UInt8] {
@@ -33,7 +21,7 @@ import TPMFuzzing
 
     @Test(.timeLimit(.minutes(5)))
     func nvSurvivesSIGKILLAtRandomMoments() throws {
-        let binary = try #require(Self.cvmBinary, "build the cvm executable (swift build) or set CVM_BINARY")
+        let binary = try #require(ServerProcess.cvmBinary, "build the cvm executable (swift build) or set CVM_BINARY")
         let directory = try TemporaryDirectory()
         let keyFile = directory.url.appendingPathComponent("state.key")
         try Data(repeating: 0x37, count: 32).write(to: keyFile)
@@ -103,40 +91,5 @@ import TPMFuzzing
         try client.startup()
         let final = try client.nvRead(index: Self.index, size: Self.size)
         #expect(final == acknowledged || final == inFlight)
-    }
-}
-
-/// A child process whose output goes to a log file, killed with SIGKILL.
-final class ServerProcess: @unchecked Sendable {
-    let process = Process()
-    let logFile: URL
-
-    init(binary: URL, arguments: [String], logDirectory: URL) throws {
-        logFile = logDirectory.appendingPathComponent("server-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logFile)
-        process.executableURL = binary
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-    }
-
-    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
-
-    /// Polls with a raw TPM2_GetRandom until any TPM response comes back (5 s at most).
-    func waitUntilAnswering(_ transport: MSSimTransport) -> Bool {
-        let getRandom: [UInt8] = [0x80, 0x01, 0, 0, 0, 0x0C, 0, 0, 0x01, 0x7B, 0, 8]
-        for _ in 0..<250 {
-            guard process.isRunning else { return false }
-            if (try? transport.send(getRandom)) != nil { return true }
-            usleep(20_000)
-        }
-        return false
-    }
-
-    func kill() {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
     }
 }

@@ -46,3 +46,50 @@ func sha256(_ parts: [UInt8]...) -> [UInt8] {
     for part in parts { hasher.update(data: part) }
     return Array(hasher.finalize())
 }
+
+/// A child process whose output goes to a log file, killed with SIGKILL.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    let logFile: URL
+
+    /// The `cvm` executable built next to this test bundle, or `CVM_BINARY`.
+    static var cvmBinary: URL? {
+        if let path = ProcessInfo.processInfo.environment["CVM_BINARY"] { return URL(fileURLWithPath: path) }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("cvm")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return nil
+    }
+
+    init(binary: URL, arguments: [String], logDirectory: URL) throws {
+        logFile = logDirectory.appendingPathComponent("server-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logFile)
+        process.executableURL = binary
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// Polls with a raw TPM2_GetRandom until any TPM response comes back (5 s at most).
+    func waitUntilAnswering(_ transport: any TPMTransport) -> Bool {
+        let getRandom: [UInt8] = [0x80, 0x01, 0, 0, 0, 0x0C, 0, 0, 0x01, 0x7B, 0, 8]
+        for _ in 0..<250 {
+            guard process.isRunning else { return false }
+            if (try? transport.send(getRandom)) != nil { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
