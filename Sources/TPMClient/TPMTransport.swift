@@ -25,10 +25,10 @@ public struct EngineTransport: TPMTransport {
 }
 
 /// Carries Part 3 §5 command and response frames over the Microsoft TPM simulator protocol
-/// (tpm2-tss `mssim` TCTI): on the command port each
-/// command is TPM_SEND_COMMAND (8), a locality byte, a UINT32 size and the frame; the reply is
-/// a UINT32 size, the response frame and a UINT32 0. The platform port (command port + 1)
-/// takes UINT32 signals such as POWER_ON (1) and NV_ON (11), each acknowledged with UINT32 0.
+/// (tpm2-tss `mssim` TCTI): on the command port each command is TPM_SEND_COMMAND (8), a
+/// locality byte, a UINT32 size and the frame; the reply is a UINT32 size, the response frame
+/// and a UINT32 0. The platform port (command port + 1) takes UINT32 signals such as POWER_ON
+/// (1) and NV_ON (11), each acknowledged with UINT32 0.
 public final class MSSimTransport: TPMTransport, @unchecked Sendable {
     static let sendCommand: UInt32 = 8
     static let powerOnSignal: UInt32 = 1
