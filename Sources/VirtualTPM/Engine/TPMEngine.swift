@@ -180,6 +180,7 @@ public final class TPMEngine: @unchecked Sendable {
         var handles: [TPMHandle] = []
         for index in 0..<spec.handles {
             guard let raw = try? header.u32("handle") else { throw TPMResponseCode.insufficient.handle(index + 1) }
+            guard spec.handleTypes[index].admits(TPMHandle(raw)) else { throw TPMResponseCode.value.handle(index + 1) }
             handles.append(TPMHandle(raw))
         }
         let handleNames = try handles.enumerated().map { (i, handle) throws(TPMResponseCode) in try name(of: handle, index: i) }
