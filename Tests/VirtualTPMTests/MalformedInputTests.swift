@@ -69,6 +69,13 @@ import VirtualTPM
         Case(name: "NV_Read of an undefined index", frame: frame(sessions, 0x14E, u32(0x01FF_FFF0) + u32(0x01FF_FFF0) + authArea(authCommand()) + u16(4) + u16(0)), code: 0x18B),
         Case(name: "PCR_Extend of PCR 99", frame: frame(sessions, 0x182, u32(99) + authArea(authCommand()) + u32(0)), code: 0x184),
         Case(name: "CreatePrimary under a reserved hierarchy", frame: frame(sessions, 0x131, u32(0x4000_0002) + authArea(authCommand()) + u16(4) + u32(0) + u16(0) + u16(0) + u32(0)), code: 0x184),
+        // Handles of the wrong interface type (Part 2 §9) fail unmarshaling: TPM_RC_VALUE + H.
+        Case(name: "ReadPublic of a permanent handle", frame: frame(noSessions, 0x173, u32(0x4000_0001)), code: 0x184),
+        Case(name: "PolicyGetDigest of an HMAC session handle", frame: frame(noSessions, 0x189, u32(0x0200_0005)), code: 0x184),
+        Case(name: "PolicyGetDigest of a transient handle", frame: frame(noSessions, 0x189, u32(0x8000_0000)), code: 0x184),
+        Case(name: "CreatePrimary under a transient handle", frame: frame(sessions, 0x131, u32(0x8000_0000) + authArea(authCommand()) + u16(4) + u32(0) + u16(0) + u16(0) + u32(0)), code: 0x184),
+        Case(name: "NV_Read with transient handles", frame: frame(sessions, 0x14E, u32(0x8000_0000) + u32(0x8000_0000) + authArea(authCommand()) + u16(4) + u16(0)), code: 0x184),
+        Case(name: "FlushContext of a permanent handle", frame: frame(noSessions, 0x165, u32(0x4000_0001)), code: 0x1C4),
         Case(name: "FlushContext of an unloaded transient object", frame: frame(noSessions, 0x165, u32(0x8000_0000)), code: 0x1CB),
         // Session area (Part 3 §5.5). Part 3 names TPM_RC_AUTHSIZE for an authorizationSize out
         // of range; libtpms answers TPM_RC_SIZE.
