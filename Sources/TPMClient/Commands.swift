@@ -161,7 +161,7 @@ extension TPM2Client {
 
     /// TPM2_EvictControl (Part 3 §28.5): makes the loaded object `object` persistent at
     /// `persistentHandle`, or removes the persistent object when `object` is that handle.
-    public func evictControl(auth authHandle: TPMHandle = .owner, object: TPMHandle, persistentHandle: TPMHandle, auth: TPMSessionAuth = .password()) throws(TPMClientError) {
+    public func evictControl(authHandle: TPMHandle = .owner, object: TPMHandle, persistentHandle: TPMHandle, auth: TPMSessionAuth = .password()) throws(TPMClientError) {
         _ = try run(.evictControl, "TPM2_EvictControl", handles: [authHandle, object], auths: [auth]) { $0.write(persistentHandle) }
     }
 
