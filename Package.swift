@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "TPM2", targets: ["TPM2"]),
         .library(name: "VirtualTPM", targets: ["VirtualTPM"]),
         .library(name: "TPMClient", targets: ["TPMClient"]),
+        .library(name: "TPMFuzzing", targets: ["TPMFuzzing"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "SEVSNP", targets: ["SEVSNP"]),
         .library(name: "Authenticode", targets: ["Authenticode"]),
@@ -34,6 +35,7 @@ let package = Package(
         .target(name: "TPM2", dependencies: [crypto, cryptoExtras, x509, asn1]),
         .target(name: "VirtualTPM", dependencies: ["TPM2", "CLibCrypto", crypto, cryptoExtras, logging]),
         .target(name: "TPMClient", dependencies: ["TPM2", "VirtualTPM"]),
+        .target(name: "TPMFuzzing", dependencies: ["TPM2", "VirtualTPM", "TPMClient"]),
         .target(name: "EventLog", dependencies: [crypto, x509, asn1]),
         .target(name: "SEVSNP", dependencies: [crypto, cryptoExtras, x509, asn1]),
         .target(name: "Authenticode", dependencies: ["EventLog", crypto, x509, asn1]),
@@ -41,12 +43,12 @@ let package = Package(
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TPM2Tests", dependencies: ["TPM2", crypto, cryptoExtras, x509]),
-        .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPM2", crypto]),
+        .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPMFuzzing", "TPM2", crypto]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),

@@ -1,12 +1,13 @@
 import TPM2
 
-/// TPM_SU: the startup type of TPM2_Startup and TPM2_Shutdown (TPM 2.0 Part 2 §6.8).
+/// TPM_SU: the startup type of TPM2_Startup and TPM2_Shutdown (TPM 2.0 Part 2 §6.8; Part 3
+/// §9.3, §9.4).
 public enum TPMStartupType: UInt16, Sendable {
     case clear = 0
     case state = 1
 }
 
-/// TPM_SE: the kind of session TPM2_StartAuthSession starts (Part 2 §6.11).
+/// TPM_SE: the kind of session TPM2_StartAuthSession starts (Part 2 §6.11; Part 3 §11.1).
 public enum TPMSessionType: UInt8, Sendable {
     case hmac = 0
     case policy = 1
@@ -160,7 +161,7 @@ extension TPM2Client {
 
     /// TPM2_EvictControl (Part 3 §28.5): makes the loaded object `object` persistent at
     /// `persistentHandle`, or removes the persistent object when `object` is that handle.
-    public func evictControl(auth authHandle: TPMHandle = .owner, object: TPMHandle, persistentHandle: TPMHandle, auth: TPMSessionAuth = .password()) throws(TPMClientError) {
+    public func evictControl(authHandle: TPMHandle = .owner, object: TPMHandle, persistentHandle: TPMHandle, auth: TPMSessionAuth = .password()) throws(TPMClientError) {
         _ = try run(.evictControl, "TPM2_EvictControl", handles: [authHandle, object], auths: [auth]) { $0.write(persistentHandle) }
     }
 
@@ -217,12 +218,13 @@ extension TPM2Client {
     }
 
     /// TPM2_StartAuthSession (Part 3 §11.1) of an unsalted, unbound session with no symmetric
-    /// algorithm: tpmKey and bind are TPM_RH_NULL and encryptedSalt is empty.
+    /// algorithm: tpmKey and bind are TPM_RH_NULL and encryptedSalt is empty. Without
+    /// `nonceCaller` a fresh random nonce of the hash's digest size is used.
     public func startAuthSession(
         type: TPMSessionType, hash: TPMHashAlgorithm = .sha256, nonceCaller: [UInt8]? = nil
     ) throws(TPMClientError) -> TPMStartedSession {
         let name = "TPM2_StartAuthSession"
-        let nonce = nonceCaller ?? [UInt8](repeating: 0x5A, count: hash.digestSize)
+        let nonce = nonceCaller ?? (0..<hash.digestSize).map { _ in UInt8.random(in: 0...255) }
         let response = try run(.startAuthSession, name, handles: [.null, .null], returnsHandle: true) { w in
             w.sized(nonce)
             w.sized([UInt8]())

@@ -8,7 +8,8 @@ public protocol TPMTransport: Sendable {
     func send(_ command: [UInt8]) throws(TPMClientError) -> [UInt8]
 }
 
-/// Sends commands straight to an in-process `TPMEngine` at a fixed locality.
+/// Sends command frames (TPM 2.0 Part 3 §5) straight to an in-process `TPMEngine` at a fixed
+/// locality.
 public struct EngineTransport: TPMTransport {
     public let engine: TPMEngine
     public let locality: UInt8
@@ -23,10 +24,11 @@ public struct EngineTransport: TPMTransport {
     }
 }
 
-/// The Microsoft TPM simulator protocol (tpm2-tss `mssim` TCTI): on the command port each
-/// command is TPM_SEND_COMMAND (8), a locality byte, a UINT32 size and the frame; the reply is
-/// a UINT32 size, the response frame and a UINT32 0. The platform port (command port + 1)
-/// takes UINT32 signals such as POWER_ON (1) and NV_ON (11), each acknowledged with UINT32 0.
+/// Carries Part 3 §5 command and response frames over the Microsoft TPM simulator protocol
+/// (tpm2-tss `mssim` TCTI): on the command port each command is TPM_SEND_COMMAND (8), a
+/// locality byte, a UINT32 size and the frame; the reply is a UINT32 size, the response frame
+/// and a UINT32 0. The platform port (command port + 1) takes UINT32 signals such as POWER_ON
+/// (1) and NV_ON (11), each acknowledged with UINT32 0.
 public final class MSSimTransport: TPMTransport, @unchecked Sendable {
     static let sendCommand: UInt32 = 8
     static let powerOnSignal: UInt32 = 1
@@ -79,8 +81,9 @@ public final class MSSimTransport: TPMTransport, @unchecked Sendable {
     }
 }
 
-/// The swtpm data channel over TCP: bare command frames in, bare response frames out, each
-/// response's length taken from its header (Part 3 §5.2 responseSize).
+/// Carries Part 3 §5 frames over the swtpm data channel on TCP: bare command frames in, bare
+/// response frames out, each response's length taken from its header (Part 3 §5.2
+/// responseSize).
 public final class SwtpmTransport: TPMTransport, @unchecked Sendable {
     public let host: String
     public let port: UInt16

@@ -28,3 +28,32 @@ extension TPMTPublic {
         unique: .ecc(TPMSECCPoint(x: [UInt8](repeating: 0, count: 32), y: [UInt8](repeating: 0, count: 32)))
     )
 }
+
+extension TPMTPublic {
+    /// An ECC NIST P-256 storage parent (restricted decrypt, AES-128-CFB, userWithAuth, noDA),
+    /// as tpm2-tools' default "ecc" primary (Part 2 §12.2.4; Part 1 §27.1 storage keys).
+    public static let eccStorageParent = TPMTPublic(
+        nameAlg: .sha256,
+        objectAttributes: [.fixedTPM, .fixedParent, .sensitiveDataOrigin, .userWithAuth, .noDA, .restricted, .decrypt],
+        parameters: .ecc(TPMSECCParms(symmetric: .aes128CFB, scheme: .null, curve: .nistP256, kdf: .null)),
+        unique: .ecc(TPMSECCPoint(x: [], y: []))
+    )
+
+    /// An ECC NIST P-256 restricted signing key with ECDSA-SHA256: an attestation key for
+    /// TPM2_Quote and TPM2_Certify (Part 2 §8.3.3.1 restricted signing keys).
+    public static let eccAttestationKey = TPMTPublic(
+        nameAlg: .sha256,
+        objectAttributes: [.fixedTPM, .fixedParent, .sensitiveDataOrigin, .userWithAuth, .noDA, .restricted, .signEncrypt],
+        parameters: .ecc(TPMSECCParms(symmetric: .null, scheme: TPMTScheme(.ecdsa, hash: .sha256), curve: .nistP256, kdf: .null)),
+        unique: .ecc(TPMSECCPoint(x: [], y: []))
+    )
+
+    /// A sealed data object (keyed-hash with the null scheme, Part 2 §12.2.3.3) whose data is
+    /// released by TPM2_Unseal: under `policy` when one is given (adminWithPolicy-style, no
+    /// userWithAuth), otherwise with its authValue.
+    public static func sealedData(policy: [UInt8] = []) -> TPMTPublic {
+        var attributes: TPMAObject = [.fixedTPM, .fixedParent, .noDA]
+        if policy.isEmpty { attributes.insert(.userWithAuth) }
+        return TPMTPublic(nameAlg: .sha256, objectAttributes: attributes, authPolicy: policy, parameters: .keyedHash(.null), unique: .digest([]))
+    }
+}

@@ -9,7 +9,7 @@ struct VTPMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vtpm",
         abstract: "Run CVMKit's TPM 2.0 engine.",
-        subcommands: [Serve.self]
+        subcommands: [Serve.self, Fuzz.self]
     )
 
     struct Serve: ParsableCommand {

@@ -36,14 +36,14 @@ import VirtualTPM
 
     @Test func sealedBlobFromAnotherBootDoesNotLoad() throws {
         let tpm = try StartedTPM()
-        let parent = try tpm.client.createPrimary(hierarchy: .owner, template: Templates.storageParent)
+        let parent = try tpm.client.createPrimary(hierarchy: .owner, template: .eccStorageParent)
         let secret = Array("boot-one secret".utf8)
-        let sealed = try tpm.client.create(parent: parent.handle, template: Templates.sealed(), sensitive: TPMSSensitiveCreate(data: secret))
+        let sealed = try tpm.client.create(parent: parent.handle, template: .sealedData(), sensitive: TPMSSensitiveCreate(data: secret))
         let loaded = try tpm.client.load(parent: parent.handle, sealed)
         #expect(try tpm.client.unseal(loaded.handle, auth: .password()) == secret)
 
         try tpm.reboot()
-        let newParent = try tpm.client.createPrimary(hierarchy: .owner, template: Templates.storageParent)
+        let newParent = try tpm.client.createPrimary(hierarchy: .owner, template: .eccStorageParent)
         #expect(newParent.name != parent.name)
         #expect(throws: TPMClientError.tpm(command: "TPM2_Load", code: TPMResponseCode.integrity.parameter(1))) {
             try tpm.client.load(parent: newParent.handle, sealed)

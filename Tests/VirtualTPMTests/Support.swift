@@ -28,34 +28,6 @@ struct StartedTPM {
     }
 }
 
-/// Templates the tests create objects from (TPM 2.0 Part 2 §12.2.4).
-enum Templates {
-    /// An ECC P-256 storage parent (restricted decrypt, AES-128-CFB), like tpm2-tools' default
-    /// "ecc" primary.
-    static let storageParent = TPMTPublic(
-        nameAlg: .sha256,
-        objectAttributes: [.fixedTPM, .fixedParent, .sensitiveDataOrigin, .userWithAuth, .noDA, .restricted, .decrypt],
-        parameters: .ecc(TPMSECCParms(symmetric: .aes128CFB, scheme: .null, curve: .nistP256, kdf: .null)),
-        unique: .ecc(TPMSECCPoint(x: [], y: []))
-    )
-
-    /// An ECC P-256 restricted signing key with ECDSA-SHA256: an attestation key.
-    static let attestationKey = TPMTPublic(
-        nameAlg: .sha256,
-        objectAttributes: [.fixedTPM, .fixedParent, .sensitiveDataOrigin, .userWithAuth, .noDA, .restricted, .signEncrypt],
-        parameters: .ecc(TPMSECCParms(symmetric: .null, scheme: TPMTScheme(.ecdsa, hash: .sha256), curve: .nistP256, kdf: .null)),
-        unique: .ecc(TPMSECCPoint(x: [], y: []))
-    )
-
-    /// A sealed data object (keyed-hash, null scheme) usable with `authPolicy`, or with its
-    /// authValue when the policy is empty.
-    static func sealed(policy: [UInt8] = []) -> TPMTPublic {
-        var attributes: TPMAObject = [.fixedTPM, .fixedParent, .noDA]
-        if policy.isEmpty { attributes.insert(.userWithAuth) }
-        return TPMTPublic(nameAlg: .sha256, objectAttributes: attributes, authPolicy: policy, parameters: .keyedHash(.null), unique: .digest([]))
-    }
-}
-
 /// A temporary directory removed when the value is released.
 final class TemporaryDirectory {
     let url: URL
@@ -75,15 +47,49 @@ func sha256(_ parts: [UInt8]...) -> [UInt8] {
     return Array(hasher.finalize())
 }
 
-/// A reproducible random generator (SplitMix64) for seeded tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+/// A child process whose output goes to a log file, killed with SIGKILL.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    let logFile: URL
+
+    /// The `cvm` executable built next to this test bundle, or `CVM_BINARY`.
+    static var cvmBinary: URL? {
+        if let path = ProcessInfo.processInfo.environment["CVM_BINARY"] { return URL(fileURLWithPath: path) }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("cvm")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return nil
+    }
+
+    init(binary: URL, arguments: [String], logDirectory: URL) throws {
+        logFile = logDirectory.appendingPathComponent("server-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logFile)
+        process.executableURL = binary
+        process.arguments = arguments
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// Polls with a raw TPM2_GetRandom until any TPM response comes back (5 s at most).
+    func waitUntilAnswering(_ transport: any TPMTransport) -> Bool {
+        let getRandom: [UInt8] = [0x80, 0x01, 0, 0, 0, 0x0C, 0, 0, 0x01, 0x7B, 0, 8]
+        for _ in 0..<250 {
+            guard process.isRunning else { return false }
+            if (try? transport.send(getRandom)) != nil { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 }

@@ -94,6 +94,11 @@ public struct TPMResponseCode: RawRepresentable, Hashable, Sendable, Error, Cust
     public static let lockout = Self(0x921)
     public static let retry = Self(0x922)
     public static let nvUnavailable = Self(0x923)
+    /// TPM_RC_REFERENCE_H0...H6: the nth handle (0-based) names a transient object or session
+    /// that is not loaded.
+    public static func referenceH(_ index: Int) -> Self { Self(0x910 + UInt32(index & 0x7)) }
+    /// TPM_RC_REFERENCE_S0...S6: the nth session (0-based) is not loaded.
+    public static func referenceS(_ index: Int) -> Self { Self(0x918 + UInt32(index & 0x7)) }
 
     public var isFormatOne: Bool { rawValue & 0x080 != 0 }
 

@@ -21,14 +21,19 @@ public struct TPMSPCRSelection: Hashable, Sendable, TPMMarshalable {
         (0..<bitmap.count * 8).filter { bitmap[$0 / 8] & (1 << ($0 % 8)) != 0 }
     }
 
+    /// Reads the selection; `hash` is a TPMI_ALG_HASH (an unknown hash is an unknown selector)
+    /// and sizeofSelect above PCR_SELECT_MAX is an invalid value, as Part 2 §10.6.2 gives
+    /// TPM_RC_HASH and TPM_RC_VALUE for them.
     public init(from reader: inout TPMReader) throws(TPMMarshalError) {
+        let hashStart = reader.offset
         hash = try TPMAlgorithmID(from: &reader)
+        guard TPMHashAlgorithm(hash) != nil else { throw reader.error("TPMS_PCR_SELECTION.hash", selector: hash.rawValue, at: hashStart) }
         let start = reader.offset
-        let size = Int(try reader.u8("TPMS_PCR_SELECTION.sizeofSelect"))
+        let size = try reader.u8("TPMS_PCR_SELECTION.sizeofSelect")
         guard size <= TPMLimits.maxPCRSelect else {
-            throw .oversize(field: "TPMS_PCR_SELECTION.sizeofSelect", offset: start, size: size, maximum: TPMLimits.maxPCRSelect)
+            throw .invalidValue(field: "TPMS_PCR_SELECTION.sizeofSelect", offset: start, value: UInt64(size))
         }
-        bitmap = try reader.bytes(size, "TPMS_PCR_SELECTION.pcrSelect")
+        bitmap = try reader.bytes(Int(size), "TPMS_PCR_SELECTION.pcrSelect")
     }
 
     public func marshal(into writer: inout TPMWriter) {

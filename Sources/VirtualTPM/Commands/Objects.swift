@@ -247,7 +247,8 @@ extension TPMEngine {
         case .hmacSession, .policySession:
             guard sessions.removeValue(forKey: handle.rawValue) != nil else { throw TPMResponseCode.handle.parameter(1) }
         default:
-            throw TPMResponseCode.handle.parameter(1)
+            // TPMI_DH_CONTEXT (Part 2 §9.11) admits only transient objects and sessions.
+            throw TPMResponseCode.value.parameter(1)
         }
     }
 

@@ -56,14 +56,17 @@ extension TPMEngine {
             try checkHierarchyEnabled(handle, index: index)
             return handle.tpmBytes
         case .hmacSession, .policySession:
-            guard sessions[handle.rawValue] != nil else { throw TPMResponseCode.handle.handle(index + 1) }
+            guard sessions[handle.rawValue] != nil else { throw TPMResponseCode.referenceH(index) }
             return handle.tpmBytes
         case .nvIndex:
             guard let index = nv.nvIndices[handle.rawValue], let name = index.nvPublic.name else {
                 throw TPMResponseCode.handle.handle(index + 1)
             }
             return name
-        case .transient, .persistent:
+        case .transient:
+            guard let loaded = objects[handle.rawValue] else { throw TPMResponseCode.referenceH(index) }
+            return loaded.name
+        case .persistent:
             return try object(handle, index: index).name
         default:
             throw TPMResponseCode.handle.handle(index + 1)
@@ -149,7 +152,7 @@ extension TPMEngine {
                 guard input.nonceCaller.isEmpty else { throw TPMResponseCode.nonce.session(number) }
                 continue
             }
-            guard let session = self.sessions[input.handle.rawValue], !session.saved else { throw TPMResponseCode(0x918 + UInt32(i)) }
+            guard let session = self.sessions[input.handle.rawValue], !session.saved else { throw TPMResponseCode.referenceS(i) }
             guard (session.kind == .hmac) == (input.handle.kind == .hmacSession) else { throw TPMResponseCode.handle.session(number) }
             guard !sessions[..<i].contains(where: { $0.handle == input.handle }) else { throw TPMResponseCode.handle.session(number) }
             guard session.kind != .trial else { throw TPMResponseCode.attributes.session(number) }

@@ -165,20 +165,23 @@ public final class TPMEngine: @unchecked Sendable {
 
     private func process(_ frame: [UInt8], locality: UInt8) throws(TPMResponseCode) -> [UInt8] {
         guard powered else { throw TPMResponseCode.failure }
+        // Header fields in the reference implementation's order (Part 3 §5.3): the tag, then
+        // commandSize against the bytes received, then the command code.
         var header = TPMReader(frame)
-        guard frame.count >= 10,
-              let rawTag = try? header.u16("tag"), let size = try? header.u32("commandSize"),
-              let rawCode = try? header.u32("commandCode") else { throw TPMResponseCode.insufficient }
+        guard let rawTag = try? header.u16("tag") else { throw TPMResponseCode.insufficient }
         guard let tag = TPMStructureTag(rawValue: rawTag), tag == .noSessions || tag == .sessions else { throw Self.badTag }
+        guard let size = try? header.u32("commandSize") else { throw TPMResponseCode.insufficient }
         guard size == frame.count else { throw TPMResponseCode.commandSize }
+        guard let rawCode = try? header.u32("commandCode") else { throw TPMResponseCode.insufficient }
         let code = TPMCommandCode(rawCode)
         guard let spec = Self.commandTable[code] else { throw TPMResponseCode.commandCode }
         guard started || code == .startup else { throw TPMResponseCode.initialize }
         guard !started || code != .startup else { throw TPMResponseCode.initialize }
 
         var handles: [TPMHandle] = []
-        for _ in 0..<spec.handles {
-            guard let raw = try? header.u32("handle") else { throw TPMResponseCode.insufficient }
+        for index in 0..<spec.handles {
+            guard let raw = try? header.u32("handle") else { throw TPMResponseCode.insufficient.handle(index + 1) }
+            guard spec.handleTypes[index].admits(TPMHandle(raw)) else { throw TPMResponseCode.value.handle(index + 1) }
             handles.append(TPMHandle(raw))
         }
         let handleNames = try handles.enumerated().map { (i, handle) throws(TPMResponseCode) in try name(of: handle, index: i) }
@@ -237,19 +240,25 @@ public final class TPMEngine: @unchecked Sendable {
     }
 
     private func parseSessions(_ reader: inout TPMReader) throws(TPMResponseCode) -> [SessionInput] {
-        guard let authSize = try? reader.u32("authorizationSize") else { throw TPMResponseCode.authSize }
+        guard let authSize = try? reader.u32("authorizationSize") else { throw TPMResponseCode.insufficient }
         guard authSize <= reader.remaining, authSize >= 9 else { throw TPMResponseCode.authSize }
         var area = TPMReader(try! reader.bytes(Int(authSize), "authorizationArea"))
         var result: [SessionInput] = []
         while !area.isAtEnd {
-            guard result.count < 3 else { throw TPMResponseCode.authSize }
+            // At most three sessions (Part 1 §19.6.1); the reference code rejects a fourth
+            // with TPM_RC_SIZE naming it.
+            guard result.count < 3 else { throw TPMResponseCode.size.session(result.count + 1) }
             let index = result.count + 1
             do {
                 let handle = try TPMHandle(from: &area)
+                // TPMI_SH_AUTH_SESSION (Part 2 §9.8): TPM_RS_PW or an HMAC or policy session.
+                guard handle == .password || handle.kind == .hmacSession || handle.kind == .policySession else {
+                    throw TPMResponseCode.value.session(index)
+                }
                 let nonce = try area.sized("nonceCaller", maximum: TPMLimits.maxDigest)
                 let attributes = TPMASession(rawValue: try area.u8("sessionAttributes"))
                 let hmac = try area.sized("hmac", maximum: TPMLimits.maxDigest)
-                guard attributes.intersection(.reserved).isEmpty else { throw TPMResponseCode.attributes.session(index) }
+                guard attributes.intersection(.reserved).isEmpty else { throw TPMResponseCode.reservedBits.session(index) }
                 result.append(SessionInput(handle: handle, nonceCaller: nonce, attributes: attributes, hmac: hmac))
             } catch let error as TPMMarshalError {
                 throw CommandContext.responseCode(for: error, selectorCode: .value).session(index)
