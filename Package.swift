@@ -14,8 +14,11 @@ let package = Package(
         .executable(name: "cvm", targets: ["cvm"]),
         .library(name: "TPM2", targets: ["TPM2"]),
         .library(name: "VirtualTPM", targets: ["VirtualTPM"]),
+        .library(name: "TPMClient", targets: ["TPMClient"]),
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "SEVSNP", targets: ["SEVSNP"]),
+        .library(name: "Authenticode", targets: ["Authenticode"]),
+        .library(name: "PCRPrediction", targets: ["PCRPrediction"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -30,18 +33,22 @@ let package = Package(
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "TPM2", dependencies: [crypto, cryptoExtras, x509, asn1]),
         .target(name: "VirtualTPM", dependencies: ["TPM2", "CLibCrypto", crypto, cryptoExtras, logging]),
+        .target(name: "TPMClient", dependencies: ["TPM2", "VirtualTPM"]),
         .target(name: "EventLog", dependencies: [crypto, x509, asn1]),
         .target(name: "SEVSNP", dependencies: [crypto, cryptoExtras, x509, asn1]),
+        .target(name: "Authenticode", dependencies: ["EventLog", crypto, x509, asn1]),
+        .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "EventLog", "SEVSNP", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TPM2Tests", dependencies: ["TPM2", crypto, cryptoExtras, x509]),
-        .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPM2", crypto]),
+        .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPM2", crypto]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
+        .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
     ]
 )

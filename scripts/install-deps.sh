@@ -7,6 +7,8 @@ debian_packages=(
   libssl-dev openssl                                   # libcrypto for the vTPM's RSA/EC operations
   tpm2-tools swtpm swtpm-tools                         # peer TPM and client for the interop suite
   libtss2-tcti-swtpm0 libtss2-tcti-mssim0
+  shim-signed grub-efi-amd64-signed linux-image-amd64  # real signed PE images: Authenticode oracles
+  pesign sbsigntool osslsigncode                       # peer Authenticode tools
 )
 
 missing=()

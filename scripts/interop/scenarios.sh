@@ -55,15 +55,18 @@ main() {
     fi
   done
   work=$(mktemp -d -t tpm-interop.XXXXXX)
+  local run=0 dir
   for name in "${names[@]}"; do
-    mkdir "$work/$name"
-    timeout -k 2 "${INTEROP_TIMEOUT:-60}" bash "$SELF" --one "$name" "$work/$name" >"$work/$name.log" 2>&1
+    run=$((run + 1))
+    dir=$work/$run-$name
+    mkdir "$dir"
+    timeout -k 2 "${INTEROP_TIMEOUT:-60}" bash "$SELF" --one "$name" "$dir" >"$dir.log" 2>&1
     rc=$?
     if ((rc == 0)); then
       echo "PASS $name"
       passed=$((passed + 1))
     else
-      echo "FAIL $name: $(failure_reason "$rc" "$work/$name")"
+      echo "FAIL $name: $(failure_reason "$rc" "$dir")"
       failed=$((failed + 1))
     fi
   done
@@ -696,13 +699,23 @@ scenario_sessions() {
     check_encrypted_nv "$salt-salted session"
     tpm2_flushcontext session.ctx
   done
+  # A session bound to the owner hierarchy: its HMACs for the owner leave out the authValue,
+  # which is already in the session key (Part 1 §19.6.11), but the parameter-encryption key
+  # still includes it (Part 1 §21.2), so the tools are given the password too.
+  tpm2_changeauth -c o "$OWNER_PW"
+  tpm2_startauthsession --hmac-session --bind-context o --bind-auth "$OWNER_PW" --tpmkey-context primary.ctx -S session.ctx
+  tpm2_sessionconfig session.ctx --enable-encrypt --enable-decrypt
+  check_encrypted_nv "salted session bound to the owner" "+$OWNER_PW"
+  tpm2_flushcontext session.ctx
+  tpm2_changeauth -c o -p "$OWNER_PW"
 }
 
-# NV write and read of the owner index through session.ctx, parameters encrypted both ways.
+# check_encrypted_nv WHAT [+PASSWORD]: NV write and read of the owner index through
+# session.ctx, parameters encrypted both ways.
 check_encrypted_nv() {
   random_file data.bin 32
-  tpm2_nvwrite "$NV_INDEX" -C o -P session:session.ctx -i data.bin
-  tpm2_nvread "$NV_INDEX" -C o -P session:session.ctx -s 32 -o read.bin
+  tpm2_nvwrite "$NV_INDEX" -C o -P "session:session.ctx${2:-}" -i data.bin
+  tpm2_nvread "$NV_INDEX" -C o -P "session:session.ctx${2:-}" -s 32 -o read.bin
   expect_same_file read.bin data.bin "NV contents through the $1"
 }
 

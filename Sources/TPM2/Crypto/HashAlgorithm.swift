@@ -48,77 +48,63 @@ public struct TPMHashAlgorithm: Hashable, Sendable, CustomStringConvertible {
     public var zeroDigest: [UInt8] { [UInt8](repeating: 0, count: digestSize) }
 }
 
-/// An incremental hash over one of the TPM hash algorithms.
-public struct TPMHasher: Sendable {
-    private enum State: Sendable {
-        case sha1(Insecure.SHA1), sha256(SHA256), sha384(SHA384), sha512(SHA512)
-    }
-    private var state: State
-    public let algorithm: TPMHashAlgorithm
+/// Running state of a hash or an HMAC, whatever the algorithm.
+private protocol ByteAccumulator: Sendable {
+    mutating func add(_ bytes: some DataProtocol)
+    func result() -> [UInt8]
+}
 
-    public init(_ algorithm: TPMHashAlgorithm) {
-        self.algorithm = algorithm
-        switch algorithm.id {
-        case .sha1: state = .sha1(Insecure.SHA1())
-        case .sha256: state = .sha256(SHA256())
-        case .sha384: state = .sha384(SHA384())
-        default: state = .sha512(SHA512())
-        }
-    }
+private struct HashState<H: HashFunction>: ByteAccumulator {
+    var function = H()
+    mutating func add(_ bytes: some DataProtocol) { function.update(data: bytes) }
+    func result() -> [UInt8] { Array(function.finalize()) }
+}
 
-    public mutating func update(_ bytes: some DataProtocol) {
-        switch state {
-        case var .sha1(h): h.update(data: bytes); state = .sha1(h)
-        case var .sha256(h): h.update(data: bytes); state = .sha256(h)
-        case var .sha384(h): h.update(data: bytes); state = .sha384(h)
-        case var .sha512(h): h.update(data: bytes); state = .sha512(h)
-        }
-    }
+private struct MACState<H: HashFunction>: ByteAccumulator {
+    var function: HMAC<H>
+    mutating func add(_ bytes: some DataProtocol) { function.update(data: bytes) }
+    func result() -> [UInt8] { Array(function.finalize()) }
+}
 
-    public func finalize() -> [UInt8] {
-        switch state {
-        case let .sha1(h): Array(h.finalize())
-        case let .sha256(h): Array(h.finalize())
-        case let .sha384(h): Array(h.finalize())
-        case let .sha512(h): Array(h.finalize())
+extension TPMHashAlgorithm {
+    /// Calls `body` with the swift-crypto type of this algorithm.
+    fileprivate func withFunction<R>(_ body: (any HashFunction.Type) -> R) -> R {
+        switch id {
+        case .sha1: body(Insecure.SHA1.self)
+        case .sha256: body(SHA256.self)
+        case .sha384: body(SHA384.self)
+        default: body(SHA512.self)
         }
     }
 }
 
+/// An incremental hash over one of the TPM hash algorithms.
+public struct TPMHasher: Sendable {
+    private var state: any ByteAccumulator
+    public let algorithm: TPMHashAlgorithm
+
+    public init(_ algorithm: TPMHashAlgorithm) {
+        self.algorithm = algorithm
+        func make<H: HashFunction>(_: H.Type) -> any ByteAccumulator { HashState<H>() }
+        state = algorithm.withFunction { make($0) }
+    }
+
+    public mutating func update(_ bytes: some DataProtocol) { state.add(bytes) }
+    public func finalize() -> [UInt8] { state.result() }
+}
+
 /// An incremental HMAC over one of the TPM hash algorithms.
 public struct TPMHMAC: Sendable {
-    private enum State: Sendable {
-        case sha1(HMAC<Insecure.SHA1>), sha256(HMAC<SHA256>), sha384(HMAC<SHA384>), sha512(HMAC<SHA512>)
-    }
-    private var state: State
+    private var state: any ByteAccumulator
 
     public init(_ algorithm: TPMHashAlgorithm, key: [UInt8]) {
         let key = SymmetricKey(data: key)
-        switch algorithm.id {
-        case .sha1: state = .sha1(HMAC(key: key))
-        case .sha256: state = .sha256(HMAC(key: key))
-        case .sha384: state = .sha384(HMAC(key: key))
-        default: state = .sha512(HMAC(key: key))
-        }
+        func make<H: HashFunction>(_: H.Type) -> any ByteAccumulator { MACState<H>(function: HMAC<H>(key: key)) }
+        state = algorithm.withFunction { make($0) }
     }
 
-    public mutating func update(_ bytes: some DataProtocol) {
-        switch state {
-        case var .sha1(h): h.update(data: bytes); state = .sha1(h)
-        case var .sha256(h): h.update(data: bytes); state = .sha256(h)
-        case var .sha384(h): h.update(data: bytes); state = .sha384(h)
-        case var .sha512(h): h.update(data: bytes); state = .sha512(h)
-        }
-    }
-
-    public func finalize() -> [UInt8] {
-        switch state {
-        case let .sha1(h): Array(h.finalize())
-        case let .sha256(h): Array(h.finalize())
-        case let .sha384(h): Array(h.finalize())
-        case let .sha512(h): Array(h.finalize())
-        }
-    }
+    public mutating func update(_ bytes: some DataProtocol) { state.add(bytes) }
+    public func finalize() -> [UInt8] { state.result() }
 }
 
 /// Compares two byte strings in time that depends only on their lengths, for MACs, auth

@@ -24,9 +24,8 @@ extension TPMEngine {
 
     /// Extends `digest` into PCR `index` of its bank: new = H(old || digest) (Part 1 §17.2).
     func extendPCR(_ index: Int, _ value: TPMTHA) {
-        guard var bank = pcrs[value.algorithm.id] else { return }
-        bank[index] = value.algorithm.hash(bank[index], value.digest)
-        pcrs[value.algorithm.id] = bank
+        guard let old = pcrs[value.algorithm.id]?[index] else { return }
+        pcrs[value.algorithm.id]![index] = value.algorithm.hash(old, value.digest)
     }
 
     private func pcrIndex(_ ctx: CommandContext, extending: Bool) throws(TPMResponseCode) -> Int? {

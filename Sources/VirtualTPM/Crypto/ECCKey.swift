@@ -1,4 +1,5 @@
 import CLibCrypto
+import Crypto
 import TPM2
 
 /// An ECC key on a NIST prime curve, with the operations the TPM needs: ECDSA over a given
@@ -128,11 +129,12 @@ protocol RandomBytes {
     mutating func next(_ count: Int) -> [UInt8]
 }
 
-/// The operating system's cryptographic RNG (getrandom on Linux).
+/// A cryptographic RNG: BoringSSL's, through swift-crypto (seeded from the operating system,
+/// without a system call per request).
 struct SystemRandom: RandomBytes {
     mutating func next(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        guard count > 0 else { return [] }
+        return SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Array($0) }
     }
 
     static func bytes(_ count: Int) -> [UInt8] {

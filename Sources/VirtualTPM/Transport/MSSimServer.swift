@@ -40,6 +40,7 @@ public final class MSSimServer: @unchecked Sendable {
 
     func acceptLoop(_ listener: Listener, _ handler: @escaping @Sendable (Connection) -> Void) {
         while let connection = listener.accept() {
+            connection.acknowledgesEachRead = true
             spawn { handler(connection) }
         }
     }

@@ -129,8 +129,9 @@ final class Listener: @unchecked Sendable {
     }
 }
 
-/// One accepted connection with exact-length reads and writes.
-final class Connection: @unchecked Sendable {
+/// One stream connection (accepted by a server, or opened by `connect`) with exact-length
+/// reads and writes.
+package final class Connection: @unchecked Sendable {
     let fd: Int32
 
     init(fd: Int32) {
@@ -141,7 +142,26 @@ final class Connection: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    func read(exactly count: Int) throws(VTPMTransportError) -> [UInt8] {
+    /// Opens a TCP connection to `host:port` (an IPv4 address such as 127.0.0.1).
+    package static func connect(host: String, port: UInt16) throws(VTPMTransportError) -> Connection {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw .badAddress("tcp:\(host):\(port)") }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw .socket("socket", errno: errno) }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            let code = errno
+            close(fd)
+            throw .socket("connect", errno: code)
+        }
+        return Connection(fd: fd)
+    }
+
+    package func read(exactly count: Int) throws(VTPMTransportError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
@@ -152,21 +172,24 @@ final class Connection: @unchecked Sendable {
                 throw .socket("read", errno: errno)
             }
             done += n
-            acknowledgeNow()
+            if acknowledgesEachRead { acknowledgeNow() }
         }
         return buffer
     }
 
-    /// Clients of these protocols write a request in several small pieces without
-    /// TCP_NODELAY; acknowledging at once keeps Nagle's algorithm on their side from waiting
-    /// for our delayed ACK (about 40 ms per request). Linux clears the flag after each read.
+    /// Set for clients that write a request in several small pieces without TCP_NODELAY (the
+    /// mssim TCTI): acknowledging at once keeps Nagle's algorithm on their side from waiting
+    /// for our delayed ACK, about 40 ms per request. Linux clears the flag after each read, so
+    /// it is set again after every read.
+    package var acknowledgesEachRead = false
+
     private func acknowledgeNow() {
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// Reads whatever is available, up to `maximum` bytes (at least one).
-    func readSome(maximum: Int) throws(VTPMTransportError) -> [UInt8] {
+    package func readSome(maximum: Int) throws(VTPMTransportError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: maximum)
         while true {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, maximum) }
@@ -221,11 +244,11 @@ final class Connection: @unchecked Sendable {
         return (Array(buffer.prefix(received)), descriptor)
     }
 
-    func readU32() throws(VTPMTransportError) -> UInt32 {
+    package func readU32() throws(VTPMTransportError) -> UInt32 {
         try read(exactly: 4).reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    func write(_ bytes: [UInt8]) throws(VTPMTransportError) {
+    package func write(_ bytes: [UInt8]) throws(VTPMTransportError) {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) }
@@ -237,11 +260,11 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    func writeU32(_ value: UInt32) throws(VTPMTransportError) {
+    package func writeU32(_ value: UInt32) throws(VTPMTransportError) {
         try write([UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)])
     }
 
-    func shutdownBoth() { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+    package func shutdownBoth() { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 }
 
 /// Runs `body` on a new thread.

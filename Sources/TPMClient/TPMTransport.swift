@@ -1,0 +1,135 @@
+import Foundation
+import TPM2
+import VirtualTPM
+
+/// Carries one TPM command frame (TPM 2.0 Part 3 §5.1 command header, handles, authorization
+/// area and parameters) to a TPM and returns its response frame (Part 3 §5.2).
+public protocol TPMTransport: Sendable {
+    func send(_ command: [UInt8]) throws(TPMClientError) -> [UInt8]
+}
+
+/// Sends commands straight to an in-process `TPMEngine` at a fixed locality.
+public struct EngineTransport: TPMTransport {
+    public let engine: TPMEngine
+    public let locality: UInt8
+
+    public init(engine: TPMEngine, locality: UInt8 = 0) {
+        self.engine = engine
+        self.locality = locality
+    }
+
+    public func send(_ command: [UInt8]) throws(TPMClientError) -> [UInt8] {
+        engine.execute(command, locality: locality)
+    }
+}
+
+/// The Microsoft TPM simulator protocol (tpm2-tss `mssim` TCTI): on the command port each
+/// command is TPM_SEND_COMMAND (8), a locality byte, a UINT32 size and the frame; the reply is
+/// a UINT32 size, the response frame and a UINT32 0. The platform port (command port + 1)
+/// takes UINT32 signals such as POWER_ON (1) and NV_ON (11), each acknowledged with UINT32 0.
+public final class MSSimTransport: TPMTransport, @unchecked Sendable {
+    static let sendCommand: UInt32 = 8
+    static let powerOnSignal: UInt32 = 1
+    static let nvOnSignal: UInt32 = 11
+
+    public let host: String
+    public let port: UInt16
+    public let locality: UInt8
+    private let commandChannel: ReusedConnection
+
+    /// A transport to the simulator whose command port is `port` (platform port `port + 1`).
+    /// The command connection is opened on first use.
+    public init(host: String = "127.0.0.1", port: UInt16, locality: UInt8 = 0) {
+        self.host = host
+        self.port = port
+        self.locality = locality
+        commandChannel = ReusedConnection(protocolName: "mssim", host: host, port: port)
+    }
+
+    /// Sends POWER_ON and NV_ON on the platform port, as tpm2-tss does before TPM2_Startup.
+    public func powerOn() throws(TPMClientError) {
+        do {
+            let platform = try Connection.connect(host: host, port: port + 1)
+            for signal in [Self.powerOnSignal, Self.nvOnSignal] {
+                try platform.writeU32(signal)
+                let ack = try platform.readU32()
+                guard ack == 0 else { throw TPMClientError.transport("mssim platform signal \(signal) answered \(ack)") }
+            }
+        } catch let error as VTPMTransportError {
+            throw .transport("mssim platform port \(host):\(port + 1): \(error)")
+        } catch let error as TPMClientError {
+            throw error
+        } catch {
+            throw .transport("\(error)")
+        }
+    }
+
+    public func send(_ command: [UInt8]) throws(TPMClientError) -> [UInt8] {
+        try commandChannel.exchange { connection throws(VTPMTransportError) in
+            try connection.writeU32(Self.sendCommand)
+            try connection.write([locality])
+            try connection.writeU32(UInt32(command.count))
+            try connection.write(command)
+            let size = try connection.readU32()
+            guard size <= ReusedConnection.maxResponse else { throw .socket("mssim response size \(size)", errno: EPROTO) }
+            let response = try connection.read(exactly: Int(size))
+            _ = try connection.readU32()
+            return response
+        }
+    }
+}
+
+/// The swtpm data channel over TCP: bare command frames in, bare response frames out, each
+/// response's length taken from its header (Part 3 §5.2 responseSize).
+public final class SwtpmTransport: TPMTransport, @unchecked Sendable {
+    public let host: String
+    public let port: UInt16
+    private let dataChannel: ReusedConnection
+
+    public init(host: String = "127.0.0.1", port: UInt16) {
+        self.host = host
+        self.port = port
+        dataChannel = ReusedConnection(protocolName: "swtpm", host: host, port: port)
+    }
+
+    public func send(_ command: [UInt8]) throws(TPMClientError) -> [UInt8] {
+        try dataChannel.exchange { connection throws(VTPMTransportError) in
+            try connection.write(command)
+            let header = try connection.read(exactly: 10)
+            let size = Int(header[2...5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+            guard (10...ReusedConnection.maxResponse).contains(size) else { throw .socket("swtpm response size \(size)", errno: EPROTO) }
+            return header + (try connection.read(exactly: size - 10))
+        }
+    }
+}
+
+/// A TCP connection opened on first use, reused for later exchanges, and dropped after a
+/// failure so that the next exchange reconnects. Exchanges are serialized.
+final class ReusedConnection: @unchecked Sendable {
+    static let maxResponse = 0x10000
+
+    let protocolName: String
+    let host: String
+    let port: UInt16
+    private let lock = NSLock()
+    private var connection: Connection?
+
+    init(protocolName: String, host: String, port: UInt16) {
+        self.protocolName = protocolName
+        self.host = host
+        self.port = port
+    }
+
+    func exchange(_ body: (Connection) throws(VTPMTransportError) -> [UInt8]) throws(TPMClientError) -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            let connection = try self.connection ?? Connection.connect(host: host, port: port)
+            self.connection = connection
+            return try body(connection)
+        } catch {
+            connection = nil
+            throw .transport("\(protocolName) \(host):\(port): \(error)")
+        }
+    }
+}
