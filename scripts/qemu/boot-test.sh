@@ -79,7 +79,8 @@ rm -rf "$artifacts"
 mkdir -p "$artifacts"
 
 # The initramfs: /init prints the event log (base64) and the PCRs of every bank the kernel
-# found (sysfs), then waits so that the host can read the same PCRs over the mssim port.
+# found (sysfs), then waits so that the host can read the same PCRs over the mssim port. It is
+# kept with the artifacts for booting by hand (README.md).
 mkdir -p "$work/initramfs/bin"
 cp "$busybox" "$work/initramfs/bin/busybox"
 cat >"$work/initramfs/init" <<'EOF'
@@ -100,7 +101,7 @@ echo END-PCRS
 sleep 3600
 EOF
 chmod +x "$work/initramfs/init"
-(cd "$work/initramfs" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
+(cd "$work/initramfs" && find . | cpio -o -H newc --quiet | gzip -1) >"$artifacts/initrd.gz"
 
 # Little-endian fields of PE and Linux boot headers: pe_u32 FILE OFFSET, and
 # poke FILE OFFSET SIZE VALUE (writes SIZE bytes).
@@ -131,7 +132,7 @@ head -c 4096 /dev/zero | tr '\0' 'K' >>"$other_kernel"
 # take an initrd anywhere below 4 GiB, XLF_CAN_BE_LOADED_ABOVE_4G).
 as_loaded() {
   local initrd_size
-  initrd_size=$(stat -c %s "$work/initrd.gz")
+  initrd_size=$(stat -c %s "$artifacts/initrd.gz")
   cp "$1" "$2"
   poke "$2" $((0x210)) 1 0xb0
   poke "$2" $((0x211)) 1 $(($(od -An -tu1 -j $((0x211)) -N1 "$1") | 0x80))
@@ -194,7 +195,7 @@ boot() {
     -drive "if=pflash,format=raw,unit=1,file=$dir/vars.fd" \
     -chardev "socket,id=chrtpm,path=$dir/ctrl" -tpmdev emulator,id=tpm0,chardev=chrtpm \
     -device tpm-tis,tpmdev=tpm0 \
-    -kernel "$image" -initrd "$work/initrd.gz" -append "console=ttyS0 quiet panic=-1" \
+    -kernel "$image" -initrd "$artifacts/initrd.gz" -append "console=ttyS0 quiet panic=-1" \
     >"$dir/qemu.log" 2>&1 &
   local qemu=$!
   while ! grep -qa END-PCRS "$serial" 2>/dev/null && kill -0 "$qemu" 2>/dev/null; do sleep 1; done
