@@ -9,14 +9,15 @@
 # Event logs and PCR values are kept in artifacts/qemu-boot/. See scripts/qemu/README.md.
 #
 # Environment: CVM (the cvm binary, default .build/debug/cvm), QEMU_BOOT_KERNEL (default the
-# newest /boot/vmlinuz-*), QEMU_BOOT_TIMEOUT (seconds per boot, default 240).
+# newest /boot/vmlinuz-*), QEMU_BOOT_TIMEOUT (seconds per boot, default 90).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cvm=${CVM:-$root/.build/debug/cvm}
 kernel=${QEMU_BOOT_KERNEL:-$(find /boot -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)}
-boot_timeout=${QEMU_BOOT_TIMEOUT:-240}
+boot_timeout=${QEMU_BOOT_TIMEOUT:-90}
+memory_mib=512
 ovmf=/usr/share/OVMF
 artifacts=$root/artifacts/qemu-boot
 work=$(mktemp -d -t qemu-boot.XXXXXX)
@@ -65,7 +66,7 @@ if ldd "$busybox" >/dev/null 2>&1; then die "$busybox is dynamically linked: ins
 
 # The only reason to skip: QEMU cannot run a machine here at all (it stays up, paused, if it can).
 qemu_probe=0
-timeout 10 qemu-system-x86_64 -machine q35 -accel tcg -nodefaults -display none -monitor none -S \
+timeout 5 qemu-system-x86_64 -machine q35 -accel tcg -nodefaults -display none -monitor none -S \
   >"$work/probe.log" 2>&1 || qemu_probe=$?
 if ((qemu_probe != 124)); then
   echo "################################################################################"
@@ -114,8 +115,8 @@ poke() {
 
 # A second kernel for PCR 4: the same image without its signature and with 4 KiB appended, so
 # OVMF (without secure boot) loads and measures an image with another Authenticode digest.
-# The signature goes because edk2 hashes data after the certificate table differently from
-# Authenticode. Security directory: PE32+ optional header (at e_lfanew + 24) offset 144.
+# The signature goes because past the sections edk2 hashes the rest of the file less the
+# certificate table's size, which differs from Authenticode when data follows the table. Security directory: PE32+ optional header (at e_lfanew + 24) offset 144.
 other_kernel=$work/vmlinuz-other
 security_entry=$(($(pe_u32 "$kernel" 60) + 24 + 144))
 certificates=$(pe_u32 "$kernel" "$security_entry")
@@ -128,8 +129,8 @@ head -c 4096 /dev/zero | tr '\0' 'K' >>"$other_kernel"
 # x86_load_linux (hw/i386/x86.c, 7.2) fills in the setup header before it hands the setup
 # over fw_cfg: loader type 0xB0, CAN_USE_HEAP with heap_end_ptr, cmd_line_ptr 0x20000 (boot
 # protocol 2.02+ at 0x10000), and the initrd's size and address, the highest 4 KiB-aligned
-# one below RAM under 4 GiB (-m 512 here) less QEMU's 160 KiB of ACPI tables (the kernel can
-# take an initrd anywhere below 4 GiB, XLF_CAN_BE_LOADED_ABOVE_4G).
+# one below the RAM under 4 GiB (all of the guest's) less QEMU's 160 KiB of ACPI tables (the
+# kernel takes an initrd anywhere below 4 GiB, XLF_CAN_BE_LOADED_ABOVE_4G).
 as_loaded() {
   local initrd_size
   initrd_size=$(stat -c %s "$artifacts/initrd.gz")
@@ -138,7 +139,7 @@ as_loaded() {
   poke "$2" $((0x211)) 1 $(($(od -An -tu1 -j $((0x211)) -N1 "$1") | 0x80))
   poke "$2" $((0x224)) 2 $((0x20000 - 0x10000 - 0x200))
   poke "$2" $((0x228)) 4 0x20000
-  poke "$2" $((0x218)) 4 $(((512 * 1024 * 1024 - 0x28000 - 1 - initrd_size) & ~4095))
+  poke "$2" $((0x218)) 4 $(((memory_mib * 1024 * 1024 - 0x28000 - 1 - initrd_size) & ~4095))
   poke "$2" $((0x21c)) 4 "$initrd_size"
 }
 
@@ -188,7 +189,7 @@ boot() {
   cp "$ovmf/$vars" "$dir/vars.fd"
   "start_$tpm" "$dir"
   local serial=$artifacts/$name.serial.txt
-  timeout "$boot_timeout" qemu-system-x86_64 -machine q35,smm=on -accel tcg -m 512 -smp 1 \
+  timeout "$boot_timeout" qemu-system-x86_64 -machine q35,smm=on -accel tcg -m "$memory_mib" -smp 1 \
     -nodefaults -display none -monitor none -no-reboot -serial "file:$serial" \
     -global driver=cfi.pflash01,property=secure,value=on \
     -drive "if=pflash,format=raw,unit=0,readonly=on,file=$ovmf/$code" \
@@ -200,7 +201,8 @@ boot() {
   local qemu=$!
   while ! grep -qa END-PCRS "$serial" 2>/dev/null && kill -0 "$qemu" 2>/dev/null; do sleep 1; done
   if [[ $tpm == cvm ]]; then
-    TPM2TOOLS_TCTI="mssim:host=127.0.0.1,port=$port" tpm2_pcrread >"$artifacts/$name.pcrs.yaml" 2>"$dir/pcrread.err" || true
+    TPM2TOOLS_TCTI="mssim:host=127.0.0.1,port=$port" tpm2_pcrread >"$artifacts/$name.pcrs.yaml" 2>"$dir/pcrread.err" ||
+      { echo "boot $name: tpm2_pcrread over mssim failed:" && cat "$dir/pcrread.err"; } >&2
     pcrs_from_tpm2_tools "$artifacts/$name.pcrs.yaml" >"$artifacts/$name.pcrs.txt"
   fi
   kill "$qemu" 2>/dev/null || true
