@@ -239,7 +239,6 @@ package final class Connection: @unchecked Sendable {
                 throw .socket("recvmsg", errno: errno)
             }
             received += n
-            acknowledgeNow()
         }
         return (Array(buffer.prefix(received)), descriptor)
     }
