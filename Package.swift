@@ -48,7 +48,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TPM2Tests", dependencies: ["TPM2", crypto, cryptoExtras, x509]),
-        .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPMFuzzing", "TPM2", crypto]),
+        .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPMFuzzing", "TPM2", crypto, logging]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),

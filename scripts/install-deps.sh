@@ -10,6 +10,7 @@ debian_packages=(
   shim-signed grub-efi-amd64-signed linux-image-amd64  # real signed PE images: Authenticode oracles
   pesign sbsigntool osslsigncode                       # peer Authenticode tools
   ovmf python3-pip                                     # OVMF images with SEV metadata; pip for the SNP oracle
+  qemu-system-x86 busybox-static cpio                  # the measured-boot test: OVMF on our vTPM under QEMU
 )
 
 missing=()

@@ -11,7 +11,12 @@ extension TPMEngine {
         .symCipher: 0x0008, .cfb: 0x0202,
     ]
 
-    static let maxCapabilityItems = 64
+    /// MAX_CAP_DATA of the reference implementation: MAX_CAP_BUFFER (1024, reported as
+    /// TPM_PT_MAX_CAP_BUFFER) less the capability and count fields. A response lists as many items
+    /// as fit (MAX_CAP_CC = 254 commands, MAX_TPM_PROPERTIES = 127, ...): Linux reads the whole
+    /// command list in one TPM2_GetCapability and drops to "firmware upgrade" mode (no PCR sysfs,
+    /// no IMA) if fewer come back than TPM_PT_TOTAL_COMMANDS.
+    static let maxCapabilityData = 1024 - 8
 
     func getCapability(_ ctx: inout CommandContext) throws(TPMResponseCode) {
         let rawCapability = try ctx.u32("capability")
@@ -19,12 +24,13 @@ extension TPMEngine {
         let count = Int(try ctx.u32("propertyCount"))
         try ctx.finishParameters()
         guard let capability = TPMCapability(rawValue: rawCapability) else { throw TPMResponseCode.value.parameter(1) }
-        let limit = min(count, Self.maxCapabilityItems)
         var body = TPMWriter()
         var more = false
 
-        /// Writes the items at or above `property`, at most `limit`, and notes whether more remain.
-        func emit<T>(_ all: [(key: UInt32, value: T)], _ write: (inout TPMWriter, T) -> Void) {
+        /// Writes the items at or above `property`, at most `count` and as many of `itemSize`
+        /// bytes as fit in MAX_CAP_DATA, and notes whether more remain.
+        func emit<T>(_ all: [(key: UInt32, value: T)], itemSize: Int, _ write: (inout TPMWriter, T) -> Void) {
+            let limit = min(count, Self.maxCapabilityData / itemSize)
             let selected = all.filter { $0.key >= property }
             more = selected.count > limit
             body.u32(UInt32(min(selected.count, limit)))
@@ -34,13 +40,13 @@ extension TPMEngine {
         switch capability {
         case .algorithms:
             let algs = Self.algorithmProperties.sorted { $0.key.rawValue < $1.key.rawValue }.map { (key: UInt32($0.key.rawValue), value: $0) }
-            emit(algs) { w, entry in w.write(entry.key); w.u32(entry.value) }
+            emit(algs, itemSize: 6) { w, entry in w.write(entry.key); w.u32(entry.value) }
         case .handles:
             let handles = handleList(type: UInt8(property >> 24)).map { (key: $0, value: $0) }
-            emit(handles) { w, handle in w.u32(handle) }
+            emit(handles, itemSize: 4) { w, handle in w.u32(handle) }
         case .commands:
             let commands = Self.commandTable.sorted { $0.key.rawValue < $1.key.rawValue }.map { (key: $0.key.rawValue, value: $0) }
-            emit(commands) { w, entry in
+            emit(commands, itemSize: 4) { w, entry in
                 var attributes = entry.key.rawValue & 0xFFFF
                 attributes |= UInt32(entry.value.handles) << 25
                 if entry.value.responseHandle { attributes |= 1 << 28 }
@@ -51,11 +57,11 @@ extension TPMEngine {
             more = false
             body.write(TPMLPCRSelection(Self.banks.map { TPMSPCRSelection(hash: $0.id, indices: 0..<Self.pcrCount) }))
         case .tpmProperties:
-            emit(tpmProperties().map { (key: $0.0.rawValue, value: $0) }) { w, entry in w.u32(entry.0.rawValue); w.u32(entry.1) }
+            emit(tpmProperties().map { (key: $0.0.rawValue, value: $0) }, itemSize: 8) { w, entry in w.u32(entry.0.rawValue); w.u32(entry.1) }
         case .pcrProperties:
-            emit(pcrProperties().map { (key: $0.tag, value: $0) }) { w, entry in w.u32(entry.tag); w.write(TPMSPCRSelection(hash: .null, indices: entry.pcrs).bitmapOnly) }
+            emit(pcrProperties().map { (key: $0.tag, value: $0) }, itemSize: 8) { w, entry in w.u32(entry.tag); w.write(TPMSPCRSelection(hash: .null, indices: entry.pcrs).bitmapOnly) }
         case .eccCurves:
-            emit(ECCKey.supportedCurves.map { (key: UInt32($0.rawValue), value: $0) }) { w, curve in w.u16(curve.rawValue) }
+            emit(ECCKey.supportedCurves.map { (key: UInt32($0.rawValue), value: $0) }, itemSize: 2) { w, curve in w.u16(curve.rawValue) }
         default:
             throw TPMResponseCode.value.parameter(1)
         }

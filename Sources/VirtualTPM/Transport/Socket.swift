@@ -202,18 +202,19 @@ package final class Connection: @unchecked Sendable {
         }
     }
 
-    /// Reads exactly four bytes with recvmsg, also collecting a file descriptor passed with
-    /// them as SCM_RIGHTS ancillary data (unix(7)), as swtpm's CMD_SET_DATAFD carries one.
-    func readU32ReceivingDescriptor() throws(VTPMTransportError) -> (value: UInt32, descriptor: Int32?) {
-        var buffer = [UInt8](repeating: 0, count: 4)
+    /// Receives one message with recvmsg: what the peer wrote, up to `maximum` bytes, reading
+    /// on until at least `minimum` have arrived, and a file descriptor passed with it as
+    /// SCM_RIGHTS ancillary data (unix(7)), as swtpm's CMD_SET_DATAFD carries one.
+    func receiveMessage(minimum: Int, maximum: Int) throws(VTPMTransportError) -> (bytes: [UInt8], descriptor: Int32?) {
+        var buffer = [UInt8](repeating: 0, count: maximum)
         // struct cmsghdr { size_t len; int level; int type; } followed by one int, padded: CMSG_SPACE(4).
         var control = [UInt8](repeating: 0, count: 24)
         var received = 0
         var descriptor: Int32?
-        while received < 4 {
+        while received < minimum {
             let n = buffer.withUnsafeMutableBytes { data in
                 control.withUnsafeMutableBytes { ancillary in
-                    var vector = iovec(iov_base: data.baseAddress! + received, iov_len: 4 - received)
+                    var vector = iovec(iov_base: data.baseAddress! + received, iov_len: maximum - received)
                     return withUnsafeMutablePointer(to: &vector) { vectorPointer in
                         var message = msghdr()
                         message.msg_iov = vectorPointer
@@ -239,7 +240,7 @@ package final class Connection: @unchecked Sendable {
             }
             received += n
         }
-        return (buffer.reduce(0) { $0 << 8 | UInt32($1) }, descriptor)
+        return (Array(buffer.prefix(received)), descriptor)
     }
 
     package func readU32() throws(VTPMTransportError) -> UInt32 {

@@ -68,10 +68,11 @@ public final class SwtpmServer: @unchecked Sendable {
     func serveControl(_ connection: Connection) {
         do {
             while true {
-                let (raw, passedDescriptor) = try connection.readU32ReceivingDescriptor()
-                guard let command = Control(rawValue: raw) else {
-                        if let passedDescriptor { close(passedDescriptor) }
-                    logger.warning("swtpm: unknown control command, closing", metadata: ["code": "\(raw)"])
+                var request = try ControlRequest(connection)
+                let passedDescriptor = request.descriptor
+                guard let command = Control(rawValue: request.code) else {
+                    if let passedDescriptor { close(passedDescriptor) }
+                    logger.warning("swtpm: unknown control command, closing", metadata: ["code": "\(request.code)"])
                     return
                 }
                 if let passedDescriptor, command != .setDataFD { close(passedDescriptor) }
@@ -83,7 +84,7 @@ public final class SwtpmServer: @unchecked Sendable {
                     u32(UInt32(Self.capabilities >> 32))
                     u32(UInt32(Self.capabilities & 0xFFFF_FFFF))
                 case .initialize:
-                    _ = try connection.read(exactly: 4)
+                    _ = try request.take(4)
                     engine.powerOff()
                     engine.powerOn()
                     u32(Self.resultSuccess)
@@ -97,7 +98,7 @@ public final class SwtpmServer: @unchecked Sendable {
                     u32(Self.resultSuccess)
                     reply += [engine.isEstablished ? 1 : 0, 0, 0, 0]
                 case .setLocality:
-                    let requested = try connection.read(exactly: 1)[0]
+                    let requested = try request.take(1)[0]
                     if requested <= 4 {
                         localityLock.withLock { locality = requested }
                         u32(Self.resultSuccess)
@@ -108,9 +109,9 @@ public final class SwtpmServer: @unchecked Sendable {
                     engine.hashStart()
                     u32(Self.resultSuccess)
                 case .hashData:
-                    let length = Int(try connection.readU32())
+                    let length = Int(try request.takeU32())
                     guard length <= Int(Self.bufferSize) else { return }
-                    engine.hashData(try connection.read(exactly: length))
+                    engine.hashData(try request.take(length))
                     u32(Self.resultSuccess)
                 case .hashEnd:
                     engine.hashEnd()
@@ -118,7 +119,7 @@ public final class SwtpmServer: @unchecked Sendable {
                 case .cancelTPMCommand, .storeVolatile:
                     u32(Self.resultSuccess)
                 case .resetTPMEstablished:
-                    let requested = try connection.read(exactly: 1)[0]
+                    let requested = try request.take(1)[0]
                     if requested >= 3, requested <= 4 {
                         engine.resetEstablished()
                         u32(Self.resultSuccess)
@@ -132,14 +133,13 @@ public final class SwtpmServer: @unchecked Sendable {
                     u32(Self.resultSuccess)
                     u32(0)
                 case .setBufferSize:
-                    _ = try connection.readU32()
+                    _ = try request.takeU32()
                     u32(Self.resultSuccess)
                     u32(Self.bufferSize)
                     u32(Self.bufferSize)
                     u32(Self.bufferSize)
                 case .getInfo:
-                    let request = try connection.read(exactly: 16)
-                    let flags = request.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                    let flags = try request.take(16).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
                     let json = Array(Self.info(flags: flags).utf8)
                     u32(Self.resultSuccess)
                     u32(UInt32(json.count))
@@ -164,6 +164,40 @@ public final class SwtpmServer: @unchecked Sendable {
             }
         } catch {
             logger.debug("swtpm control connection ended", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    /// One control request. swtpm reads each request with a single read and ignores bytes past
+    /// the fields it uses; QEMU relies on that, sending the whole request union (e.g. four bytes
+    /// for CMD_SET_LOCALITY's one-byte locality) where tpm2-tss sends only the fields. So the
+    /// request is received as one message, fields are taken from it (reading on if a client
+    /// split a request), and what is left over is dropped.
+    struct ControlRequest {
+        /// The CMD_* code.
+        let code: UInt32
+        /// The descriptor passed with the request (CMD_SET_DATAFD's data channel).
+        let descriptor: Int32?
+        private let connection: Connection
+        private var payload: ArraySlice<UInt8>
+
+        init(_ connection: Connection) throws(VTPMTransportError) {
+            let (bytes, descriptor) = try connection.receiveMessage(minimum: 4, maximum: 8 + Int(SwtpmServer.bufferSize))
+            self.code = bytes.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
+            self.descriptor = descriptor
+            self.connection = connection
+            self.payload = bytes.dropFirst(4)
+        }
+
+        /// The next `count` bytes of the request.
+        mutating func take(_ count: Int) throws(VTPMTransportError) -> [UInt8] {
+            if payload.count < count { payload += try connection.read(exactly: count - payload.count) }
+            defer { payload = payload.dropFirst(count) }
+            return Array(payload.prefix(count))
+        }
+
+        /// The next big-endian 32-bit field of the request.
+        mutating func takeU32() throws(VTPMTransportError) -> UInt32 {
+            try take(4).reduce(0) { $0 << 8 | UInt32($1) }
         }
     }
 
