@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "SEVSNP", targets: ["SEVSNP"]),
         .library(name: "Authenticode", targets: ["Authenticode"]),
         .library(name: "PCRPrediction", targets: ["PCRPrediction"]),
+        .library(name: "DiskEncryption", targets: ["DiskEncryption"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -38,6 +39,7 @@ let package = Package(
         .target(name: "SEVSNP", dependencies: [crypto, cryptoExtras, x509, asn1]),
         .target(name: "Authenticode", dependencies: ["EventLog", crypto, x509, asn1]),
         .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
+        .target(name: "DiskEncryption", dependencies: [crypto, cryptoExtras]),
         .executableTarget(
             name: "cvm",
             dependencies: [
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPM2", crypto]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
+        .testTarget(name: "DiskEncryptionTests", dependencies: ["DiskEncryption", crypto]),
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
     ]
 )
