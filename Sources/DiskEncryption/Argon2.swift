@@ -186,8 +186,8 @@ public enum Argon2 {
             let earlierInSegment = sameLane ? index - 1 : (index == 0 ? -1 : 0)
             let areaSize =
                 pass == 0 ? slice * segmentLength + earlierInSegment : laneLength - segmentLength + earlierInSegment
-            let x = pseudoRandom &* pseudoRandom >> 32
-            let y = UInt64(areaSize) &* x >> 32
+            let x = (pseudoRandom &* pseudoRandom) >> 32
+            let y = (UInt64(areaSize) &* x) >> 32
             let relative = UInt64(areaSize) - 1 - y
             let startPosition = pass == 0 || slice == Argon2.syncPoints - 1 ? 0 : (slice + 1) * segmentLength
             return (startPosition + Int(relative)) % laneLength

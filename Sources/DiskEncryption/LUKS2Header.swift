@@ -79,7 +79,8 @@ public struct LUKS2Header: Sendable, Equatable {
     }
 
     /// Reads both copies from `device`. If the primary copy is unreadable the secondary is looked
-    /// for at every allowed header size, as cryptsetup does.
+    /// for at every allowed header size, as cryptsetup does; the problem reported for it is that of
+    /// the first offset carrying its magic.
     public static func read(from device: LUKS2Device) throws(LUKS2Error) -> LUKS2Header {
         let deviceSize = try device.size()
         func load(_ copy: LUKS2HeaderCopy, at offset: UInt64) -> Result<(LUKS2BinaryHeader, LUKS2Metadata), LUKS2HeaderProblem> {
@@ -97,14 +98,20 @@ public struct LUKS2Header: Sendable, Equatable {
             }
         }
         let first = load(.primary, at: 0)
-        var second: Result<(LUKS2BinaryHeader, LUKS2Metadata), LUKS2HeaderProblem> = .failure(.badMagic)
+        let second: Result<(LUKS2BinaryHeader, LUKS2Metadata), LUKS2HeaderProblem>
         if case .success(let (binary, _)) = first {
             second = load(.secondary, at: binary.headerSize)
         } else {
-            for size in LUKS2BinaryHeader.allowedHeaderSizes {
-                second = load(.secondary, at: size)
-                if case .success = second { break }
+            var found: (LUKS2BinaryHeader, LUKS2Metadata)?
+            var firstProblem: LUKS2HeaderProblem?
+            for size in LUKS2BinaryHeader.allowedHeaderSizes where found == nil {
+                switch load(.secondary, at: size) {
+                case .success(let copy): found = copy
+                case .failure(.badMagic), .failure(.truncated): continue
+                case .failure(let problem): firstProblem = firstProblem ?? problem
+                }
             }
+            second = found.map { .success($0) } ?? .failure(firstProblem ?? .badMagic)
         }
         switch (first, second) {
         case (.success(let p), .success(let s)):

@@ -1,0 +1,171 @@
+import Crypto
+import DiskEncryption
+import Foundation
+import Testing
+
+/// LUKS2 volumes made by cryptsetup open in CVMKit, and volumes CVMKit makes open in cryptsetup;
+/// keys and sectors are compared with what cryptsetup and openssl give.
+@Suite("LUKS2 interop with cryptsetup", .enabled(if: Tools.cryptsetupAvailable))
+struct InteropTests {
+    static let passphrase = Array("correct horse battery staple".utf8)
+    static let megabyte = 1 << 20
+
+    /// A 17 MiB file formatted by cryptsetup (16 MiB of header and keyslots, 1 MiB of data filled
+    /// with random bytes), with the passphrase in `key`.
+    static func cryptsetupVolume(_ directory: URL, kdf: [String], sectorSize: Int = 4096) throws -> (path: String, keyFile: String) {
+        let path = try Tools.makeFile(directory, "volume.img", size: 17 * megabyte)
+        let keyFile = try Tools.writeFile(directory, "key", passphrase)
+        try Tools.run(["cryptsetup", "luksFormat", "--type", "luks2", "--batch-mode", "--key-file", keyFile,
+            "--sector-size", String(sectorSize)] + kdf + [path])
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seek(toOffset: UInt64(16 * megabyte))
+        try handle.write(contentsOf: Data(Tools.random(megabyte)))
+        try handle.close()
+        return (path, keyFile)
+    }
+
+    static let pbkdf2 = ["--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000"]
+    static let argon2id = ["--pbkdf", "argon2id", "--pbkdf-memory", "32768", "--pbkdf-force-iterations", "4", "--pbkdf-parallel", "1"]
+
+    @Test("The header of a cryptsetup volume parses to what luksDump prints")
+    func headerMatchesLuksDump() throws {
+        let directory = try Tools.scratchDirectory()
+        let (path, _) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
+        let dump = String(decoding: try Tools.run(["cryptsetup", "luksDump", path]).output, as: UTF8.self)
+        let volume = try LUKS2Volume(path: path)
+        let header = volume.header
+        #expect(dump.contains("UUID:          \t\(header.uuid)"))
+        #expect(dump.contains("Epoch:         \t\(header.sequenceID)\n"))
+        #expect(header.primary.headerSize == 16384 && header.secondary.headerOffset == 16384)
+        #expect(header.damagedCopy == nil)
+        let keyslot = try #require(header.metadata.keyslots["0"])
+        #expect(dump.contains("Area offset:\(keyslot.area.offset) [bytes]"))
+        #expect(dump.contains("Area length:\(keyslot.area.size) [bytes]"))
+        #expect(keyslot.af.stripes == 4000 && keyslot.keySize == 64)
+        #expect(keyslot.kdf == .pbkdf2(hash: "sha256", iterations: 1000, salt: try Self.dumpSalt(dump, after: "PBKDF:")))
+        let segment = try #require(header.metadata.segments["0"])
+        #expect(segment.offset == 16_777_216 && segment.size == .dynamic && segment.sectorSize == 4096)
+        #expect(header.metadata.config.keyslotsSize == 16_744_448)
+    }
+
+    /// The salt luksDump prints in hex lines after the line starting with `marker`.
+    static func dumpSalt(_ dump: String, after marker: String) throws -> Data {
+        let lines = dump.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces).hasPrefix(marker) })
+        let saltLine = try #require(lines[start...].firstIndex { $0.contains("Salt:") })
+        let hex = lines[saltLine].split(separator: ":")[1] + lines[saltLine + 1]
+        return Data(Tools.bytes(hex: String(hex)))
+    }
+
+    @Test("A corrupt copy is named; the other copy is used; both corrupt is refused naming both", arguments: [LUKS2HeaderCopy.primary, .secondary])
+    func corruptCopy(copy: LUKS2HeaderCopy) throws {
+        let directory = try Tools.scratchDirectory()
+        let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
+        let expectedKey = try Tools.cryptsetupVolumeKey(path, keyFile: keyFile)
+        let device = try LUKS2Device(path: path, writable: true)
+        let offset: UInt64 = copy == .primary ? 0 : 16384
+        let flipped = try device.read(at: offset + 5000, count: 1).map { $0 ^ 0x20 }
+        try device.write(flipped, at: offset + 5000)
+        let volume = try LUKS2Volume(path: path)
+        #expect(volume.header.damagedCopy?.copy == copy)
+        #expect(volume.header.damagedCopy?.problem == .checksumMismatch)
+        #expect(try volume.unlock(passphrase: Self.passphrase).volumeKey.bytes == expectedKey)
+        let other: UInt64 = copy == .primary ? 16384 : 0
+        let second = try device.read(at: other + 5000, count: 1).map { $0 ^ 0x20 }
+        try device.write(second, at: other + 5000)
+        #expect(throws: LUKS2Error.noValidHeader(primary: .checksumMismatch, secondary: .checksumMismatch)) {
+            try LUKS2Volume(path: path)
+        }
+    }
+
+    @Test("Keyslots of cryptsetup open to the volume key luksDump --dump-volume-key prints", arguments: [pbkdf2, argon2id])
+    func openCryptsetupKeyslot(kdf: [String]) throws {
+        let directory = try Tools.scratchDirectory()
+        let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: kdf)
+        let volume = try LUKS2Volume(path: path)
+        let (volumeKey, keyslot) = try volume.unlock(passphrase: Self.passphrase)
+        #expect(keyslot == 0)
+        #expect(volumeKey.bytes == (try Tools.cryptsetupVolumeKey(path, keyFile: keyFile)))
+        #expect(throws: LUKS2Error.wrongPassphrase) { try volume.unlock(passphrase: Array("wrong".utf8)) }
+    }
+
+    @Test("Data sectors of a cryptsetup volume decrypt as OpenSSL AES-XTS does with the cryptsetup key", arguments: [512, 4096])
+    func decryptCryptsetupSectors(sectorSize: Int) throws {
+        let directory = try Tools.scratchDirectory()
+        let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2, sectorSize: sectorSize)
+        let key = try Tools.cryptsetupVolumeKey(path, keyFile: keyFile)
+        let volume = try LUKS2Volume(path: path)
+        let segment = try LUKS2DataSegment(volume: volume, volumeKey: volume.unlock(passphrase: Self.passphrase).volumeKey)
+        #expect(try segment.sectorCount() == UInt64(Self.megabyte / sectorSize))
+        let device = try LUKS2Device(path: path)
+        for sector: UInt64 in [0, 1, 7] {
+            let raw = try device.read(at: UInt64(16 * Self.megabyte) + sector * UInt64(sectorSize), count: sectorSize)
+            #expect(try segment.read(sector: sector, count: 1) == Tools.referenceXTS(raw, key: key, sector: sector, decrypt: true))
+        }
+    }
+
+    @Test("A volume CVMKit formats passes luksDump and --test-passphrase, with the same volume key and sectors", arguments: [
+        (LUKS2KDFParameters.pbkdf2(iterations: 1000), 4096), (.argon2id(iterations: 4, memory: 32768, parallelism: 1), 512),
+    ])
+    func formatForCryptsetup(kdf: LUKS2KDFParameters, sectorSize: Int) throws {
+        let directory = try Tools.scratchDirectory()
+        let path = try Tools.makeFile(directory, "volume.img", size: 17 * Self.megabyte)
+        let keyFile = try Tools.writeFile(directory, "key", Self.passphrase)
+        let (volume, volumeKey) = try LUKS2Volume.format(
+            path: path, passphrase: Self.passphrase,
+            options: .init(kdf: kdf, sectorSize: sectorSize, digestIterations: 1000))
+        try Tools.run(["cryptsetup", "luksDump", path])
+        try Tools.run(["cryptsetup", "open", "--test-passphrase", "--key-file", keyFile, path])
+        let key = try Tools.cryptsetupVolumeKey(path, keyFile: keyFile)
+        #expect(volumeKey.bytes == key)
+        let segment = try LUKS2DataSegment(volume: volume, volumeKey: volumeKey)
+        let plaintext = Tools.random(2 * sectorSize)
+        try segment.write(plaintext, sector: 3)
+        let raw = try LUKS2Device(path: path).read(at: UInt64(16 * Self.megabyte) + 3 * UInt64(sectorSize), count: 2 * sectorSize)
+        let first = try Tools.referenceXTS(Array(raw[..<sectorSize]), key: key, sector: 3, decrypt: true)
+        let second = try Tools.referenceXTS(Array(raw[sectorSize...]), key: key, sector: 4, decrypt: true)
+        #expect(first + second == plaintext)
+        #expect(try segment.read(sector: 3, count: 2) == plaintext)
+    }
+
+    @Test("Keyslots CVMKit adds open in cryptsetup; removed ones no longer do; the header stays valid")
+    func addAndRemoveKeyslots() throws {
+        let directory = try Tools.scratchDirectory()
+        let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
+        var volume = try LUKS2Volume(path: path, writable: true)
+        let epoch = volume.header.sequenceID
+        let volumeKey = try volume.unlock(passphrase: Self.passphrase).volumeKey
+        let second = Array("second passphrase".utf8)
+        let secondFile = try Tools.writeFile(directory, "key2", second)
+        let id = try volume.addKeyslot(passphrase: second, volumeKey: volumeKey, kdf: .pbkdf2(iterations: 1000))
+        #expect(id == 1)
+        #expect(volume.header.sequenceID == epoch + 1)
+        try Tools.run(["cryptsetup", "open", "--test-passphrase", "--key-slot", "1", "--key-file", secondFile, path])
+        try volume.removeKeyslot(0)
+        #expect(try Tools.run(["cryptsetup", "open", "--test-passphrase", "--key-file", keyFile, path], allowFailure: true).status != 0)
+        try Tools.run(["cryptsetup", "open", "--test-passphrase", "--key-file", secondFile, path])
+        let reread = try LUKS2Volume(path: path)
+        #expect(reread.header.metadata.keyslots.keys.sorted() == ["1"])
+        #expect(try reread.unlock(passphrase: second).keyslot == 1)
+    }
+
+    @Test("A token cryptsetup imports keeps its own fields through a CVMKit header rewrite")
+    func tokenFieldsSurvive() throws {
+        let directory = try Tools.scratchDirectory()
+        let (path, _) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
+        let token = #"{"type":"cvmkit-test","keyslots":["0"],"nested":{"list":[1,"two",true]},"note":"kept"}"#
+        let tokenFile = try Tools.writeFile(directory, "token.json", Array(token.utf8))
+        try Tools.run(["cryptsetup", "token", "import", "--json-file", tokenFile, path])
+        var volume = try LUKS2Volume(path: path, writable: true)
+        let volumeKey = try volume.unlock(passphrase: Self.passphrase).volumeKey
+        try volume.addKeyslot(passphrase: Array("other".utf8), volumeKey: volumeKey, kdf: .pbkdf2(iterations: 1000))
+        let exported = try Tools.run(["cryptsetup", "token", "export", "--token-id", "0", path]).output
+        let compact = String(decoding: exported, as: UTF8.self).filter { !$0.isWhitespace }
+        #expect(compact.contains(#""note":"kept""#))
+        #expect(compact.contains(#""nested":{"list":[1,"two",true]}"#))
+    }
+}
+
+extension SymmetricKey {
+    var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+}
