@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

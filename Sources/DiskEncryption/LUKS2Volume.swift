@@ -31,8 +31,15 @@ public struct LUKS2Volume: Sendable {
 
     // MARK: Unlocking
 
-    /// Recovers the volume key with `passphrase`, trying `keyslot` or every keyslot by priority.
-    public func unlock(passphrase: [UInt8], keyslot: Int? = nil) throws(LUKS2Error) -> (volumeKey: SymmetricKey, keyslot: Int) {
+    /// A recovered volume key and the keyslot that gave it.
+    public struct Unlocked: Sendable {
+        public let volumeKey: SymmetricKey
+        public let keyslot: Int
+    }
+
+    /// Recovers the volume key with `passphrase`, trying `keyslot` or every keyslot by priority
+    /// (high, then normal; `priority` 0 is only tried when asked for by id).
+    public func unlock(passphrase: [UInt8], keyslot: Int? = nil) throws(LUKS2Error) -> Unlocked {
         let candidates: [Int]
         if let keyslot {
             guard header.metadata.keyslots[String(keyslot)] != nil else { throw .noSuchKeyslot(keyslot) }
@@ -45,7 +52,7 @@ public struct LUKS2Volume: Sendable {
         }
         for id in candidates {
             let key = try keyslotKey(id, passphrase: passphrase)
-            if try verify(volumeKey: key, keyslot: id) { return (key, id) }
+            if try verify(volumeKey: key, keyslot: id) { return Unlocked(volumeKey: key, keyslot: id) }
         }
         throw .wrongPassphrase
     }

@@ -83,9 +83,9 @@ struct InteropTests {
         let directory = try Tools.scratchDirectory()
         let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: kdf)
         let volume = try LUKS2Volume(path: path)
-        let (volumeKey, keyslot) = try volume.unlock(passphrase: Self.passphrase)
-        #expect(keyslot == 0)
-        #expect(volumeKey.bytes == (try Tools.cryptsetupVolumeKey(path, keyFile: keyFile)))
+        let unlocked = try volume.unlock(passphrase: Self.passphrase)
+        #expect(unlocked.keyslot == 0)
+        #expect(unlocked.volumeKey.bytes == (try Tools.cryptsetupVolumeKey(path, keyFile: keyFile)))
         #expect(throws: LUKS2Error.wrongPassphrase) { try volume.unlock(passphrase: Array("wrong".utf8)) }
     }
 
