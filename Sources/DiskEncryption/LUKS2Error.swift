@@ -45,3 +45,20 @@ public enum LUKS2Error: Error, Sendable, Equatable {
     /// A read or write of the device failed or came up short.
     case io(String)
 }
+
+extension LUKS2Error: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .noValidHeader(let primary, let secondary): "no valid LUKS2 header: primary copy \(primary), secondary copy \(secondary)"
+        case .invalidHeader(let copy, let problem): "\(copy.rawValue) LUKS2 header copy: \(problem)"
+        case .invalidMetadata(let reason): "invalid LUKS2 metadata: \(reason)"
+        case .unsupported(let what): "unsupported: \(what)"
+        case .wrongPassphrase: "no keyslot opens with this passphrase"
+        case .noSuchKeyslot(let id): "no keyslot \(id)"
+        case .noFreeKeyslot: "all 32 keyslots are in use"
+        case .keyslotsAreaFull: "no room left in the keyslots area"
+        case .invalidArgument(let reason): reason
+        case .io(let reason): reason
+        }
+    }
+}

@@ -35,6 +35,11 @@ struct DiskCommand: ParsableCommand {
             let unlocked = try volume.unlock(passphrase: try passphrase(), keyslot: keySlot)
             return (volume, unlocked)
         }
+
+        func dataSegment(writable: Bool = false) throws -> LUKS2DataSegment {
+            let (volume, unlocked) = try unlock(writable: writable)
+            return try LUKS2DataSegment(volume: volume, volumeKey: unlocked.volumeKey)
+        }
     }
 
     /// KDF choices for a new keyslot.
@@ -151,8 +156,7 @@ struct DiskCommand: ParsableCommand {
         var output: String?
 
         func run() throws {
-            let (luks, unlocked) = try volume.unlock()
-            let plaintext = try LUKS2DataSegment(volume: luks, volumeKey: unlocked.volumeKey).read(sector: sector, count: count)
+            let plaintext = try volume.dataSegment().read(sector: sector, count: count)
             if let output {
                 try Data(plaintext).write(to: URL(fileURLWithPath: output))
             } else {
@@ -173,9 +177,8 @@ struct DiskCommand: ParsableCommand {
         var input: String
 
         func run() throws {
-            let (luks, unlocked) = try volume.unlock(writable: true)
             let plaintext = Array(try Data(contentsOf: URL(fileURLWithPath: input)))
-            try LUKS2DataSegment(volume: luks, volumeKey: unlocked.volumeKey).write(plaintext, sector: sector)
+            try volume.dataSegment(writable: true).write(plaintext, sector: sector)
         }
     }
 
