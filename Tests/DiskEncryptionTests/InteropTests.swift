@@ -78,7 +78,10 @@ struct InteropTests {
         }
     }
 
-    @Test("Keyslots of cryptsetup open to the volume key luksDump --dump-volume-key prints", arguments: [pbkdf2, argon2id])
+    @Test("Keyslots of cryptsetup open to the volume key luksDump --dump-volume-key prints", arguments: [
+        pbkdf2, argon2id, pbkdf2 + ["--key-size", "256", "--hash", "sha512"],
+        ["--pbkdf", "argon2i", "--pbkdf-memory", "8192", "--pbkdf-force-iterations", "4", "--pbkdf-parallel", "2"],
+    ])
     func openCryptsetupKeyslot(kdf: [String]) throws {
         let directory = try Tools.scratchDirectory()
         let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: kdf)
@@ -147,6 +150,39 @@ struct InteropTests {
         let reread = try LUKS2Volume(path: path)
         #expect(reread.header.metadata.keyslots.keys.sorted() == ["1"])
         #expect(try reread.unlock(passphrase: second).keyslot == 1)
+    }
+
+    /// Epoch and keyslot ids as `cryptsetup luksDump` reports them.
+    static func cryptsetupView(_ path: String) throws -> (epoch: UInt64, keyslots: [String]) {
+        let dump = String(decoding: try Tools.run(["cryptsetup", "luksDump", path]).output, as: UTF8.self)
+        let lines = dump.split(separator: "\n")
+        let epoch = try #require(lines.first { $0.hasPrefix("Epoch:") }.flatMap { UInt64($0.split(separator: "\t").last ?? "") })
+        let keyslots = lines.filter { $0.hasPrefix("  ") && $0.hasSuffix(": luks2") }.map {
+            String($0.trimmingCharacters(in: .whitespaces).prefix { $0 != ":" })
+        }
+        return (epoch, keyslots)
+    }
+
+    @Test("A header update cut short (secondary not written, or primary torn) reads as cryptsetup reads it", arguments: [false, true])
+    func interruptedUpdate(tornPrimary: Bool) throws {
+        let directory = try Tools.scratchDirectory()
+        let (path, _) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
+        let device = try LUKS2Device(path: path, writable: true)
+        let before = try device.read(at: 0, count: 2 * 16384)
+        var volume = try LUKS2Volume(path: path, writable: true)
+        let epoch = volume.header.sequenceID
+        let volumeKey = try volume.unlock(passphrase: Self.passphrase).volumeKey
+        try volume.addKeyslot(passphrase: Array("new".utf8), volumeKey: volumeKey, kdf: .pbkdf2(iterations: 1000))
+        try device.write(Array(before[16384...]), at: 16384)
+        if tornPrimary {
+            try device.write(Array(before[4096..<16384]), at: 4096)
+        }
+        let reread = try LUKS2Volume(path: path).header
+        #expect(reread.damagedCopy?.copy == (tornPrimary ? .primary : nil))
+        let view = try Self.cryptsetupView(path)
+        #expect(view.epoch == (tornPrimary ? epoch : epoch + 1))
+        #expect(reread.sequenceID == view.epoch)
+        #expect(reread.metadata.keyslots.keys.sorted() == view.keyslots)
     }
 
     @Test("A token cryptsetup imports keeps its own fields through a CVMKit header rewrite")
