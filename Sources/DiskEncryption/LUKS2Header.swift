@@ -47,6 +47,11 @@ public struct LUKS2Header: Sendable, Equatable {
         guard metadata.config.jsonSize == binary.headerSize - UInt64(LUKS2BinaryHeader.size) else {
             throw .badJSON("config.json_size \(metadata.config.jsonSize) does not match hdr_size \(binary.headerSize)")
         }
+        do {
+            try metadata.validate(headerSize: binary.headerSize)
+        } catch {
+            throw .badJSON("\(error)")
+        }
         return (binary, metadata)
     }
 

@@ -78,6 +78,41 @@ struct InteropTests {
         }
     }
 
+    /// Replaces `old` by `new` in the JSON of both copies and recomputes each copy's SHA-256 over
+    /// the header area with the csum field (bytes 448..<512) zeroed, per the specification §2.1.
+    static func editJSON(_ path: String, replacing old: String, with new: String) throws {
+        let device = try LUKS2Device(path: path, writable: true)
+        for offset: UInt64 in [0, 16384] {
+            var area = try device.read(at: offset, count: 16384)
+            let jsonEnd = try #require(area[4096...].firstIndex(of: 0))
+            let json = String(decoding: area[4096..<jsonEnd], as: UTF8.self)
+            #expect(json.contains(old))
+            let edited = Array(json.replacingOccurrences(of: old, with: new).utf8)
+            area.replaceSubrange(4096..<16384, with: edited + [UInt8](repeating: 0, count: 12288 - edited.count))
+            area.replaceSubrange(448..<512, with: [UInt8](repeating: 0, count: 64))
+            area.replaceSubrange(448..<480, with: Array(SHA256.hash(data: area)))
+            try device.write(area, at: offset)
+        }
+    }
+
+    @Test("Metadata breaking the specification's rules is refused in both copies, as cryptsetup refuses it", arguments: [
+        (#""offset":"32768","size":"258048""#, #""offset":"4096","size":"258048""#),
+        (#""keyslots":["0"],"segments":["0"]"#, #""keyslots":["0","7"],"segments":["0"]"#),
+        (#""keyslots":{"0""#, #""keyslots":{"40""#),
+        (#""keyslots_size":"16744448""#, #""keyslots_size":"16744449""#),
+    ])
+    func invalidMetadata(old: String, new: String) throws {
+        let directory = try Tools.scratchDirectory()
+        let (path, _) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
+        try Self.editJSON(path, replacing: old, with: new)
+        #expect(try Tools.run(["cryptsetup", "luksDump", path], allowFailure: true).status != 0)
+        do {
+            _ = try LUKS2Volume(path: path)
+            Issue.record("metadata with \(new) was accepted")
+        } catch .noValidHeader(.badJSON, .badJSON) {
+        }
+    }
+
     @Test("Keyslots of cryptsetup open to the volume key luksDump --dump-volume-key prints", arguments: [
         pbkdf2, argon2id, pbkdf2 + ["--key-size", "256", "--hash", "sha512"],
         ["--pbkdf", "argon2i", "--pbkdf-memory", "8192", "--pbkdf-force-iterations", "4", "--pbkdf-parallel", "2"],
