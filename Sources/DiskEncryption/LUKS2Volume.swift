@@ -57,6 +57,34 @@ public struct LUKS2Volume: Sendable {
         throw .wrongPassphrase
     }
 
+    /// Recovers the volume key through token `id` (§3.4): `passphrase` is the token's handler,
+    /// which turns the token (a kernel keyring description, a TPM-sealed secret, ...) into the
+    /// passphrase of the keyslots the token names; those are tried in order.
+    public func unlock(token id: Int, passphrase: (LUKS2Token) throws -> [UInt8]) throws(LUKS2Error) -> Unlocked {
+        guard let token = header.metadata.tokens[String(id)] else { throw .invalidArgument("no token \(id)") }
+        var secret: [UInt8]
+        do {
+            secret = try passphrase(token)
+        } catch {
+            throw .wrongPassphrase
+        }
+        defer { Self.wipe(&secret) }
+        for keyslot in token.keyslots.compactMap({ Int($0) }) {
+            if let unlocked = try? unlock(passphrase: secret, keyslot: keyslot) { return unlocked }
+        }
+        throw .wrongPassphrase
+    }
+
+    /// Rewrites the damaged header copy from the good one, keeping `seqid`, as cryptsetup does when
+    /// it loads a header with one bad copy. Does nothing when both copies are whole.
+    public mutating func repairHeader() throws(LUKS2Error) {
+        guard let (copy, _) = header.damagedCopy else { return }
+        let offset = copy == .primary ? header.primary.headerOffset : header.secondary.headerOffset
+        try device.write(try header.serializeCopy(copy), at: offset)
+        try device.synchronize()
+        header = try LUKS2Header.read(from: device)
+    }
+
     /// Decrypts keyslot `id` with `passphrase` and AF-merges it: the volume key if the passphrase
     /// is right, noise otherwise.
     func keyslotKey(_ id: Int, passphrase: [UInt8]) throws(LUKS2Error) -> SymmetricKey {

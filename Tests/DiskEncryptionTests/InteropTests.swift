@@ -220,6 +220,38 @@ struct InteropTests {
         #expect(reread.metadata.keyslots.keys.sorted() == view.keyslots)
     }
 
+    @Test("A repaired copy is whole for cryptsetup: with the other copy corrupted, cryptsetup still opens", arguments: [LUKS2HeaderCopy.primary, .secondary])
+    func repairCopy(copy: LUKS2HeaderCopy) throws {
+        let directory = try Tools.scratchDirectory()
+        let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
+        let expectedKey = try Tools.cryptsetupVolumeKey(path, keyFile: keyFile)
+        let device = try LUKS2Device(path: path, writable: true)
+        let (damaged, other): (UInt64, UInt64) = copy == .primary ? (0, 16384) : (16384, 0)
+        try device.write([0x00, 0x00], at: damaged)
+        var volume = try LUKS2Volume(path: path, writable: true)
+        #expect(volume.header.damagedCopy?.problem == .badMagic)
+        try volume.repairHeader()
+        #expect(volume.header.damagedCopy == nil)
+        try device.write(Tools.random(64), at: other + 448)
+        #expect(try Tools.cryptsetupVolumeKey(path, keyFile: keyFile) == expectedKey)
+    }
+
+    @Test("A luks2-keyring token cryptsetup adds unlocks through a handler giving the passphrase")
+    func tokenUnlock() throws {
+        let directory = try Tools.scratchDirectory()
+        let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
+        try Tools.run(["cryptsetup", "token", "add", "--key-description", "cvmkit:test", "--key-slot", "0", path])
+        let volume = try LUKS2Volume(path: path)
+        let token = try #require(volume.header.metadata.tokens["0"])
+        #expect(token.type == "luks2-keyring" && token.keyslots == ["0"])
+        #expect(token.properties["key_description"] == .string("cvmkit:test"))
+        let unlocked = try volume.unlock(token: 0) { token in
+            token.properties["key_description"] == .string("cvmkit:test") ? Self.passphrase : []
+        }
+        #expect(unlocked.volumeKey.bytes == (try Tools.cryptsetupVolumeKey(path, keyFile: keyFile)))
+        #expect(throws: LUKS2Error.wrongPassphrase) { try volume.unlock(token: 0) { _ in Array("nope".utf8) } }
+    }
+
     @Test("A token cryptsetup imports keeps its own fields through a CVMKit header rewrite")
     func tokenFieldsSurvive() throws {
         let directory = try Tools.scratchDirectory()
