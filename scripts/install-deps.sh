@@ -9,6 +9,7 @@ debian_packages=(
   libtss2-tcti-swtpm0 libtss2-tcti-mssim0
   shim-signed grub-efi-amd64-signed linux-image-amd64  # real signed PE images: Authenticode oracles
   pesign sbsigntool osslsigncode                       # peer Authenticode tools
+  cryptsetup-bin python3-cryptography                  # LUKS2 peer; OpenSSL AES-XTS for sector checks
 )
 
 missing=()
