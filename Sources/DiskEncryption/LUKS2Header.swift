@@ -40,7 +40,7 @@ public struct LUKS2Header: Sendable, Equatable {
         let json = whole[LUKS2BinaryHeader.size...].prefix { $0 != 0 }
         let metadata: LUKS2Metadata
         do {
-            metadata = try JSONDecoder().decode(LUKS2Metadata.self, from: Data(json))
+            metadata = try LUKS2Metadata.decode(Data(json))
         } catch {
             throw .badJSON("\(error)")
         }
@@ -74,10 +74,8 @@ public struct LUKS2Header: Sendable, Equatable {
     }
 
     static func encodeJSON(_ metadata: LUKS2Metadata) throws(LUKS2Error) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
-            return Array(try encoder.encode(metadata))
+            return try metadata.encoded()
         } catch {
             throw .invalidMetadata("\(error)")
         }

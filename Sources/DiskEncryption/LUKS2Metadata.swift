@@ -27,12 +27,66 @@ public struct DecimalString: Codable, Sendable, Equatable {
 
 /// The JSON metadata of a LUKS2 header (§3): five mandatory objects. Object keys of `keyslots`,
 /// `tokens`, `segments` and `digests` are decimal ids as strings.
+///
+/// Fields this model does not know, at any depth, are kept from the JSON the metadata was read
+/// from and written back (cryptsetup keeps them too), except inside objects that were removed.
 public struct LUKS2Metadata: Codable, Sendable, Equatable {
     public var keyslots: [String: LUKS2Keyslot]
     public var tokens: [String: LUKS2Token]
     public var segments: [String: LUKS2Segment]
     public var digests: [String: LUKS2Digest]
     public var config: LUKS2Config
+    /// The whole JSON as read, the source of the unknown fields.
+    var original: JSONValue?
+
+    enum CodingKeys: String, CodingKey {
+        case keyslots, tokens, segments, digests, config
+    }
+
+    /// Decodes `json`, keeping it for its unknown fields.
+    static func decode(_ json: Data) throws -> LUKS2Metadata {
+        var metadata = try JSONDecoder().decode(LUKS2Metadata.self, from: json)
+        metadata.original = try JSONDecoder().decode(JSONValue.self, from: json)
+        return metadata
+    }
+
+    /// The JSON text of the metadata, with the unknown fields of ``original`` merged back.
+    func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let modeled = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(self))
+        return Array(try encoder.encode(Self.merge(modeled, original, level: .top)))
+    }
+
+    /// Removes keyslot `id` and every reference to it, its unknown fields included.
+    mutating func removeKeyslot(_ id: String) {
+        keyslots[id] = nil
+        for digestID in digests.keys { digests[digestID]?.keyslots.removeAll { $0 == id } }
+        for tokenID in tokens.keys { tokens[tokenID]?.keyslots.removeAll { $0 == id } }
+        if case .object(var fields)? = original, case .object(var originalKeyslots)? = fields["keyslots"] {
+            originalKeyslots[id] = nil
+            fields["keyslots"] = .object(originalKeyslots)
+            original = .object(fields)
+        }
+    }
+
+    private enum Level {
+        case top, idMap, object
+    }
+
+    /// `modeled` with the fields only `original` has added back, except in the id maps (`keyslots`,
+    /// `tokens`, `segments`, `digests`), where an id `modeled` lacks stays removed.
+    private static func merge(_ modeled: JSONValue, _ original: JSONValue?, level: Level) -> JSONValue {
+        guard case .object(var fields) = modeled, case .object(let originalFields)? = original else { return modeled }
+        for (key, value) in fields {
+            let childLevel: Level = level == .top && key != "config" ? .idMap : .object
+            fields[key] = merge(value, originalFields[key], level: childLevel)
+        }
+        if level != .idMap {
+            for (key, value) in originalFields where fields[key] == nil { fields[key] = value }
+        }
+        return .object(fields)
+    }
 
     public init(
         keyslots: [String: LUKS2Keyslot], tokens: [String: LUKS2Token] = [:], segments: [String: LUKS2Segment],

@@ -195,13 +195,7 @@ public struct LUKS2Volume: Sendable {
     /// Removes keyslot `id`: the metadata first, then the area is overwritten with random bytes.
     public mutating func removeKeyslot(_ id: Int) throws(LUKS2Error) {
         guard let keyslot = header.metadata.keyslots[String(id)] else { throw .noSuchKeyslot(id) }
-        header.metadata.keyslots[String(id)] = nil
-        for digestID in header.metadata.digests.keys {
-            header.metadata.digests[digestID]?.keyslots.removeAll { $0 == String(id) }
-        }
-        for tokenID in header.metadata.tokens.keys {
-            header.metadata.tokens[tokenID]?.keyslots.removeAll { $0 == String(id) }
-        }
+        header.metadata.removeKeyslot(String(id))
         try header.write(to: device)
         try device.write(randomBytes(Int(keyslot.area.size)), at: keyslot.area.offset)
         try device.synchronize()

@@ -252,6 +252,27 @@ struct InteropTests {
         #expect(throws: LUKS2Error.wrongPassphrase) { try volume.unlock(token: 0) { _ in Array("nope".utf8) } }
     }
 
+    @Test("Unknown fields at every level survive a CVMKit rewrite, as they survive cryptsetup's")
+    func unknownFieldsSurvive() throws {
+        let directory = try Tools.scratchDirectory()
+        let (path, _) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
+        try Self.editJSON(path, replacing: #""kdf":{"#, with: #""x_keyslot":"kept","kdf":{"#)
+        try Self.editJSON(path, replacing: #""iv_tweak":"0","#, with: #""iv_tweak":"0","x_segment":5,"#)
+        try Self.editJSON(path, replacing: #""config":{"#, with: #""x_top":{"a":[1,2]},"config":{"x_config":true,"#)
+        try Tools.run(["cryptsetup", "luksDump", path])
+        var volume = try LUKS2Volume(path: path, writable: true)
+        let volumeKey = try volume.unlock(passphrase: Self.passphrase).volumeKey
+        try volume.addKeyslot(passphrase: Array("other".utf8), volumeKey: volumeKey, kdf: .pbkdf2(iterations: 1000))
+        let json = String(decoding: try Tools.run(["cryptsetup", "luksDump", "--dump-json-metadata", path]).output, as: UTF8.self)
+            .filter { !$0.isWhitespace }
+        for field in [#""x_keyslot":"kept""#, #""x_segment":5"#, #""x_top":{"a":[1,2]}"#, #""x_config":true"#] {
+            #expect(json.contains(field))
+        }
+        try volume.removeKeyslot(0)
+        let after = String(decoding: try Tools.run(["cryptsetup", "luksDump", "--dump-json-metadata", path]).output, as: UTF8.self)
+        #expect(!after.contains("x_keyslot") && after.contains("x_segment"))
+    }
+
     @Test("A token cryptsetup imports keeps its own fields through a CVMKit header rewrite")
     func tokenFieldsSurvive() throws {
         let directory = try Tools.scratchDirectory()
