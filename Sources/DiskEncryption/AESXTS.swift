@@ -17,10 +17,10 @@ public struct AESXTS: Sendable {
         guard key.bitCount == 256 || key.bitCount == 512 else {
             throw .unsupported("aes-xts key of \(key.bitCount) bits")
         }
-        let bytes = key.withUnsafeBytes { Array($0) }
-        let half = bytes.count / 2
-        dataKey = SymmetricKey(data: bytes[..<half])
-        tweakKey = SymmetricKey(data: bytes[half...])
+        (dataKey, tweakKey) = key.withUnsafeBytes { bytes in
+            let half = bytes.count / 2
+            return (SymmetricKey(data: bytes[..<half]), SymmetricKey(data: bytes[half...]))
+        }
     }
 
     /// Encrypts `data` in place as consecutive data units of `unitSize` bytes, the first numbered

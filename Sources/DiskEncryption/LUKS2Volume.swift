@@ -38,7 +38,9 @@ public struct LUKS2Volume: Sendable {
     }
 
     /// Recovers the volume key with `passphrase`, trying `keyslot` or every keyslot by priority
-    /// (high, then normal; `priority` 0 is only tried when asked for by id).
+    /// (high, then normal; `priority` 0 is only tried when asked for by id). A keyslot that cannot
+    /// be tried (unsupported cipher, unreadable area) does not stop the others; its error is thrown
+    /// if no keyslot opens.
     public func unlock(passphrase: [UInt8], keyslot: Int? = nil) throws(LUKS2Error) -> Unlocked {
         let candidates: [Int]
         if let keyslot {
@@ -50,11 +52,17 @@ public struct LUKS2Volume: Sendable {
                 .sorted { (($1.value.priority ?? 1), Int($0.key) ?? 0) < (($0.value.priority ?? 1), Int($1.key) ?? 0) }
                 .compactMap { Int($0.key) }
         }
+        var failure = LUKS2Error.wrongPassphrase
         for id in candidates {
-            let key = try keyslotKey(id, passphrase: passphrase)
-            if try verify(volumeKey: key, keyslot: id) { return Unlocked(volumeKey: key, keyslot: id) }
+            do {
+                let key = try keyslotKey(id, passphrase: passphrase)
+                if try verify(volumeKey: key, keyslot: id) { return Unlocked(volumeKey: key, keyslot: id) }
+            } catch {
+                if keyslot != nil { throw error }
+                failure = error
+            }
         }
-        throw .wrongPassphrase
+        throw failure
     }
 
     /// Recovers the volume key through token `id` (§3.4): `passphrase` is the token's handler,
