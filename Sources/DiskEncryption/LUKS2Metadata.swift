@@ -63,9 +63,19 @@ public struct LUKS2Metadata: Codable, Sendable, Equatable {
         keyslots[id] = nil
         for digestID in digests.keys { digests[digestID]?.keyslots.removeAll { $0 == id } }
         for tokenID in tokens.keys { tokens[tokenID]?.keyslots.removeAll { $0 == id } }
-        if case .object(var fields)? = original, case .object(var originalKeyslots)? = fields["keyslots"] {
-            originalKeyslots[id] = nil
-            fields["keyslots"] = .object(originalKeyslots)
+        forgetOriginal(id, in: "keyslots")
+    }
+
+    /// Removes token `id`, its unknown fields included.
+    mutating func removeToken(_ id: String) {
+        tokens[id] = nil
+        forgetOriginal(id, in: "tokens")
+    }
+
+    private mutating func forgetOriginal(_ id: String, in map: String) {
+        if case .object(var fields)? = original, case .object(var entries)? = fields[map] {
+            entries[id] = nil
+            fields[map] = .object(entries)
             original = .object(fields)
         }
     }
@@ -281,6 +291,12 @@ public struct LUKS2Token: Codable, Sendable, Equatable {
     public var type: String
     public var keyslots: [String]
     public var properties: [String: JSONValue]
+
+    public init(type: String, keyslots: [String], properties: [String: JSONValue] = [:]) {
+        self.type = type
+        self.keyslots = keyslots
+        self.properties = properties
+    }
 
     struct Key: CodingKey {
         var stringValue: String

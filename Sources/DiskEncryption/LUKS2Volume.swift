@@ -209,6 +209,28 @@ public struct LUKS2Volume: Sendable {
         try device.synchronize()
     }
 
+    /// Stores `token` under the first free id (or `id`) and returns the id. The keyslots it names
+    /// must exist (§3.4).
+    @discardableResult
+    public mutating func addToken(_ token: LUKS2Token, id requested: Int? = nil) throws(LUKS2Error) -> Int {
+        let tokens = header.metadata.tokens
+        guard let id = requested ?? (0..<LUKS2Metadata.maximumKeyslots).first(where: { tokens[String($0)] == nil }),
+            (0..<LUKS2Metadata.maximumKeyslots).contains(id), tokens[String(id)] == nil
+        else { throw .invalidArgument("no free token id") }
+        guard token.keyslots.allSatisfy({ header.metadata.keyslots[$0] != nil }) else {
+            throw .invalidArgument("token names a keyslot that does not exist")
+        }
+        header.metadata.tokens[String(id)] = token
+        try header.write(to: device)
+        return id
+    }
+
+    public mutating func removeToken(_ id: Int) throws(LUKS2Error) {
+        guard header.metadata.tokens[String(id)] != nil else { throw .invalidArgument("no token \(id)") }
+        header.metadata.removeToken(String(id))
+        try header.write(to: device)
+    }
+
     /// The lowest offset in the keyslots area where `size` bytes overlap no keyslot's area.
     func freeArea(size: UInt64) throws(LUKS2Error) -> UInt64 {
         let start = 2 * header.headerSize

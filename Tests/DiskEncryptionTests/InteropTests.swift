@@ -236,6 +236,23 @@ struct InteropTests {
         #expect(try Tools.cryptsetupVolumeKey(path, keyFile: keyFile) == expectedKey)
     }
 
+    @Test("A token CVMKit adds is what cryptsetup token export prints; removing it empties the slot")
+    func addAndRemoveToken() throws {
+        let directory = try Tools.scratchDirectory()
+        let (path, _) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
+        var volume = try LUKS2Volume(path: path, writable: true)
+        let token = LUKS2Token(type: "cvmkit-vtpm", keyslots: ["0"], properties: ["handle": .string("0x81000001"), "pcrs": .array([.integer(7), .integer(16)])])
+        let id = try volume.addToken(token)
+        #expect(id == 0)
+        let exported = String(decoding: try Tools.run(["cryptsetup", "token", "export", "--token-id", "0", path]).output, as: UTF8.self)
+            .filter { !$0.isWhitespace }
+        for field in [#""type":"cvmkit-vtpm""#, #""keyslots":["0"]"#, #""handle":"0x81000001""#, #""pcrs":[7,16]"#] {
+            #expect(exported.contains(field))
+        }
+        try volume.removeToken(0)
+        #expect(try Tools.run(["cryptsetup", "token", "export", "--token-id", "0", path], allowFailure: true).status != 0)
+    }
+
     @Test("A luks2-keyring token cryptsetup adds unlocks through a handler giving the passphrase")
     func tokenUnlock() throws {
         let directory = try Tools.scratchDirectory()
