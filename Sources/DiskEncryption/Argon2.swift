@@ -18,12 +18,6 @@ public enum Argon2 {
     static let version: UInt32 = 0x13
     static let syncPoints = 4
     static let wordsPerBlock = 128
-    /// The 16 words P works on in each row and each column of a block seen as 8×8 16-byte registers.
-    static let rows: [[Int]] = (0..<8).map { (row: Int) -> [Int] in (0..<16).map { (word: Int) -> Int in 16 * row + word } }
-    static let columns: [[Int]] = (0..<8).map { (column: Int) -> [Int] in
-        (0..<16).map { (word: Int) -> Int in 16 * (word / 2) + 2 * column + word % 2 }
-    }
-
     /// The tag of RFC 9106 §3.2.
     /// - Parameters:
     ///   - memory: `m`, in KiB (1024-byte blocks), at least 8 × `parallelism`.
@@ -202,21 +196,24 @@ public enum Argon2 {
             let keep = r + Argon2.wordsPerBlock
             for word in 0..<Argon2.wordsPerBlock { r[word] = x[word] ^ y[word] }
             for word in 0..<Argon2.wordsPerBlock { keep[word] = xor ? r[word] ^ output[word] : r[word] }
-            for row in Argon2.rows { permute(r, row) }
-            for column in Argon2.columns { permute(r, column) }
+            for row in 0..<8 { permute(r + 16 * row, pairStride: 2) }
+            for column in 0..<8 { permute(r + 2 * column, pairStride: 16) }
             for word in 0..<Argon2.wordsPerBlock { output[word] = keep[word] ^ r[word] }
         }
 
-        /// The permutation P (§3.6) over the 16 words of `block` at `indices`.
-        func permute(_ block: UnsafeMutablePointer<UInt64>, _ i: [Int]) {
-            mix(block, i[0], i[4], i[8], i[12])
-            mix(block, i[1], i[5], i[9], i[13])
-            mix(block, i[2], i[6], i[10], i[14])
-            mix(block, i[3], i[7], i[11], i[15])
-            mix(block, i[0], i[5], i[10], i[15])
-            mix(block, i[1], i[6], i[11], i[12])
-            mix(block, i[2], i[7], i[8], i[13])
-            mix(block, i[3], i[4], i[9], i[14])
+        /// The permutation P (§3.6) on the eight 16-byte registers of a block seen as 8×8 registers:
+        /// one row (registers adjacent, `pairStride` 2) or one column (`pairStride` 16 words apart),
+        /// starting at `v`.
+        func permute(_ v: UnsafeMutablePointer<UInt64>, pairStride: Int) {
+            let s = pairStride
+            mix(v, 0, 2 * s, 4 * s, 6 * s)
+            mix(v, 1, 2 * s + 1, 4 * s + 1, 6 * s + 1)
+            mix(v, s, 3 * s, 5 * s, 7 * s)
+            mix(v, s + 1, 3 * s + 1, 5 * s + 1, 7 * s + 1)
+            mix(v, 0, 2 * s + 1, 5 * s, 7 * s + 1)
+            mix(v, 1, 3 * s, 5 * s + 1, 6 * s)
+            mix(v, s, 3 * s + 1, 4 * s, 6 * s + 1)
+            mix(v, s + 1, 2 * s, 4 * s + 1, 7 * s)
         }
 
         /// GB (§3.6): BLAKE2b's G with the additions replaced by `a + b + 2·lo32(a)·lo32(b)`.
