@@ -114,7 +114,7 @@ struct InteropTests {
     }
 
     @Test("Keyslots of cryptsetup open to the volume key luksDump --dump-volume-key prints", arguments: [
-        pbkdf2, argon2id, pbkdf2 + ["--key-size", "256", "--hash", "sha512"],
+        pbkdf2, argon2id, pbkdf2 + ["--key-size", "256", "--hash", "sha512"], pbkdf2 + ["--luks2-metadata-size", "64k"],
         ["--pbkdf", "argon2i", "--pbkdf-memory", "8192", "--pbkdf-force-iterations", "4", "--pbkdf-parallel", "2"],
     ])
     func openCryptsetupKeyslot(kdf: [String]) throws {
@@ -151,8 +151,10 @@ struct InteropTests {
         let keyFile = try Tools.writeFile(directory, "key", Self.passphrase)
         let (volume, volumeKey) = try LUKS2Volume.format(
             path: path, passphrase: Self.passphrase,
-            options: .init(kdf: kdf, sectorSize: sectorSize, digestIterations: 1000))
-        try Tools.run(["cryptsetup", "luksDump", path])
+            options: .init(kdf: kdf, sectorSize: sectorSize, digestIterations: 1000, label: "cvmkit-test"))
+        let dump = String(decoding: try Tools.run(["cryptsetup", "luksDump", path]).output, as: UTF8.self)
+        #expect(dump.contains("Label:         \tcvmkit-test\n"))
+        #expect(dump.contains("UUID:          \t\(volume.header.uuid)\n"))
         try Tools.run(["cryptsetup", "open", "--test-passphrase", "--key-file", keyFile, path])
         let key = try Tools.cryptsetupVolumeKey(path, keyFile: keyFile)
         #expect(volumeKey.bytes == key)
