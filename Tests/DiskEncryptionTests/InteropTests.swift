@@ -30,6 +30,7 @@ struct InteropTests {
     @Test("The header of a cryptsetup volume parses to what luksDump prints")
     func headerMatchesLuksDump() throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let (path, _) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
         let dump = String(decoding: try Tools.run(["cryptsetup", "luksDump", path]).output, as: UTF8.self)
         let volume = try LUKS2Volume(path: path)
@@ -60,6 +61,7 @@ struct InteropTests {
     @Test("A corrupt copy is named; the other copy is used; both corrupt is refused naming both", arguments: [LUKS2HeaderCopy.primary, .secondary])
     func corruptCopy(copy: LUKS2HeaderCopy) throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
         let expectedKey = try Tools.cryptsetupVolumeKey(path, keyFile: keyFile)
         let device = try LUKS2Device(path: path, writable: true)
@@ -103,6 +105,7 @@ struct InteropTests {
     ])
     func invalidMetadata(old: String, new: String) throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let (path, _) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
         try Self.editJSON(path, replacing: old, with: new)
         #expect(try Tools.run(["cryptsetup", "luksDump", path], allowFailure: true).status != 0)
@@ -119,6 +122,7 @@ struct InteropTests {
     ])
     func openCryptsetupKeyslot(kdf: [String]) throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: kdf)
         let volume = try LUKS2Volume(path: path)
         let unlocked = try volume.unlock(passphrase: Self.passphrase)
@@ -130,6 +134,7 @@ struct InteropTests {
     @Test("Data sectors of a cryptsetup volume decrypt as OpenSSL AES-XTS does with the cryptsetup key", arguments: [512, 4096])
     func decryptCryptsetupSectors(sectorSize: Int) throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2, sectorSize: sectorSize)
         let key = try Tools.cryptsetupVolumeKey(path, keyFile: keyFile)
         let volume = try LUKS2Volume(path: path)
@@ -147,6 +152,7 @@ struct InteropTests {
     ])
     func formatForCryptsetup(kdf: LUKS2KDFParameters, sectorSize: Int) throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let path = try Tools.makeFile(directory, "volume.img", size: 17 * Self.megabyte)
         let keyFile = try Tools.writeFile(directory, "key", Self.passphrase)
         let (volume, volumeKey) = try LUKS2Volume.format(
@@ -171,6 +177,7 @@ struct InteropTests {
     @Test("Keyslots CVMKit adds open in cryptsetup; removed ones no longer do; the header stays valid")
     func addAndRemoveKeyslots() throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
         var volume = try LUKS2Volume(path: path, writable: true)
         let epoch = volume.header.sequenceID
@@ -203,6 +210,7 @@ struct InteropTests {
     @Test("A header update cut short (secondary not written, or primary torn) reads as cryptsetup reads it", arguments: [false, true])
     func interruptedUpdate(tornPrimary: Bool) throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let (path, _) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
         let device = try LUKS2Device(path: path, writable: true)
         let before = try device.read(at: 0, count: 2 * 16384)
@@ -225,6 +233,7 @@ struct InteropTests {
     @Test("A repaired copy is whole for cryptsetup: with the other copy corrupted, cryptsetup still opens", arguments: [LUKS2HeaderCopy.primary, .secondary])
     func repairCopy(copy: LUKS2HeaderCopy) throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
         let expectedKey = try Tools.cryptsetupVolumeKey(path, keyFile: keyFile)
         let device = try LUKS2Device(path: path, writable: true)
@@ -241,6 +250,7 @@ struct InteropTests {
     @Test("A token CVMKit adds is what cryptsetup token export prints; removing it empties the slot")
     func addAndRemoveToken() throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let (path, _) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
         var volume = try LUKS2Volume(path: path, writable: true)
         let token = LUKS2Token(type: "cvmkit-vtpm", keyslots: ["0"], properties: ["handle": .string("0x81000001"), "pcrs": .array([.integer(7), .integer(16)])])
@@ -258,6 +268,7 @@ struct InteropTests {
     @Test("A luks2-keyring token cryptsetup adds unlocks through a handler giving the passphrase")
     func tokenUnlock() throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let (path, keyFile) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
         try Tools.run(["cryptsetup", "token", "add", "--key-description", "cvmkit:test", "--key-slot", "0", path])
         let volume = try LUKS2Volume(path: path)
@@ -274,6 +285,7 @@ struct InteropTests {
     @Test("Unknown fields at every level survive a CVMKit rewrite, as they survive cryptsetup's")
     func unknownFieldsSurvive() throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let (path, _) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
         try Self.editJSON(path, replacing: #""kdf":{"#, with: #""x_keyslot":"kept","kdf":{"#)
         try Self.editJSON(path, replacing: #""iv_tweak":"0","#, with: #""iv_tweak":"0","x_segment":5,"#)
@@ -295,6 +307,7 @@ struct InteropTests {
     @Test("A token cryptsetup imports keeps its own fields through a CVMKit header rewrite")
     func tokenFieldsSurvive() throws {
         let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         let (path, _) = try Self.cryptsetupVolume(directory, kdf: Self.pbkdf2)
         let token = #"{"type":"cvmkit-test","keyslots":["0"],"nested":{"list":[1,"two",true]},"note":"kept"}"#
         let tokenFile = try Tools.writeFile(directory, "token.json", Array(token.utf8))
