@@ -23,18 +23,21 @@ public struct AESXTS: Sendable {
         }
     }
 
-    /// Encrypts `data` in place as consecutive data units of `unitSize` bytes, the first numbered
-    /// `firstUnit`.
-    public func encrypt(_ data: inout [UInt8], unitSize: Int, firstUnit: UInt64) throws(LUKS2Error) {
-        try process(&data, unitSize: unitSize, firstUnit: firstUnit, encrypting: true)
+    /// Encrypts `data` in place as consecutive data units of `unitSize` bytes, unit `i` numbered
+    /// `firstUnit + i × unitStep` (dm-crypt numbers sectors of any size in 512-byte units, so a
+    /// 4096-byte sector advances the number by 8).
+    public func encrypt(_ data: inout [UInt8], unitSize: Int, firstUnit: UInt64, unitStep: UInt64 = 1) throws(LUKS2Error) {
+        try process(&data, unitSize: unitSize, firstUnit: firstUnit, unitStep: unitStep, encrypting: true)
     }
 
-    /// Decrypts `data` in place, the inverse of ``encrypt(_:unitSize:firstUnit:)``.
-    public func decrypt(_ data: inout [UInt8], unitSize: Int, firstUnit: UInt64) throws(LUKS2Error) {
-        try process(&data, unitSize: unitSize, firstUnit: firstUnit, encrypting: false)
+    /// Decrypts `data` in place, the inverse of ``encrypt(_:unitSize:firstUnit:unitStep:)``.
+    public func decrypt(_ data: inout [UInt8], unitSize: Int, firstUnit: UInt64, unitStep: UInt64 = 1) throws(LUKS2Error) {
+        try process(&data, unitSize: unitSize, firstUnit: firstUnit, unitStep: unitStep, encrypting: false)
     }
 
-    private func process(_ data: inout [UInt8], unitSize: Int, firstUnit: UInt64, encrypting: Bool) throws(LUKS2Error) {
+    private func process(
+        _ data: inout [UInt8], unitSize: Int, firstUnit: UInt64, unitStep: UInt64, encrypting: Bool
+    ) throws(LUKS2Error) {
         guard unitSize > 0, unitSize % 16 == 0, data.count % unitSize == 0 else {
             throw .invalidArgument("\(data.count) bytes are not whole data units of \(unitSize) bytes")
         }
@@ -42,7 +45,7 @@ public struct AESXTS: Sendable {
             var block = [UInt8](repeating: 0, count: 16)
             for (index, unitStart) in stride(from: 0, to: data.count, by: unitSize).enumerated() {
                 var tweak = [UInt8](repeating: 0, count: 16)
-                let unit = firstUnit &+ UInt64(index)
+                let unit = firstUnit &+ UInt64(index) &* unitStep
                 for byte in 0..<8 { tweak[byte] = UInt8(truncatingIfNeeded: unit >> (8 * byte)) }
                 try AES.permute(&tweak, key: tweakKey)
                 for blockStart in stride(from: unitStart, to: unitStart + unitSize, by: 16) {

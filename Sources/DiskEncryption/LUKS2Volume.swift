@@ -323,8 +323,9 @@ public struct LUKS2Volume: Sendable {
 }
 
 /// The data segment of an unlocked volume: sectors encrypted with `aes-xts-plain64`, the IV of
-/// each being its sector number (in units of the segment's `sector_size`, as cryptsetup's LUKS2
-/// activation sets dm-crypt's `iv_large_sectors`) plus `iv_tweak`.
+/// each being its offset in the segment counted in 512-byte units plus `iv_tweak`, whatever the
+/// segment's `sector_size`: cryptsetup activates LUKS2 without dm-crypt's `iv_large_sectors`, so
+/// 4096-byte sector `n` has IV `8n + iv_tweak`.
 public struct LUKS2DataSegment: Sendable {
     public let device: LUKS2Device
     public let segment: LUKS2Segment
@@ -358,7 +359,7 @@ public struct LUKS2DataSegment: Sendable {
     public func read(sector: UInt64, count: Int) throws(LUKS2Error) -> [UInt8] {
         try checkRange(sector: sector, count: count)
         var data = try device.read(at: segment.offset + sector * UInt64(sectorSize), count: count * sectorSize)
-        try cipher.decrypt(&data, unitSize: sectorSize, firstUnit: sector &+ segment.ivTweak)
+        try cipher.decrypt(&data, unitSize: sectorSize, firstUnit: iv(sector), unitStep: ivStep)
         return data
     }
 
@@ -367,8 +368,15 @@ public struct LUKS2DataSegment: Sendable {
         guard data.count % sectorSize == 0 else { throw .invalidArgument("\(data.count) bytes are not whole sectors") }
         try checkRange(sector: sector, count: data.count / sectorSize)
         var encrypted = data
-        try cipher.encrypt(&encrypted, unitSize: sectorSize, firstUnit: sector &+ segment.ivTweak)
+        try cipher.encrypt(&encrypted, unitSize: sectorSize, firstUnit: iv(sector), unitStep: ivStep)
         try device.write(encrypted, at: segment.offset + sector * UInt64(sectorSize))
+    }
+
+    /// IVs advance by this much per sector: the sector size in 512-byte units.
+    private var ivStep: UInt64 { UInt64(sectorSize / 512) }
+
+    private func iv(_ sector: UInt64) -> UInt64 {
+        sector &* ivStep &+ segment.ivTweak
     }
 
     private func checkRange(sector: UInt64, count: Int) throws(LUKS2Error) {

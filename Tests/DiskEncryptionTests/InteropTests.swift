@@ -131,7 +131,7 @@ struct InteropTests {
         #expect(throws: LUKS2Error.wrongPassphrase) { try volume.unlock(passphrase: Array("wrong".utf8)) }
     }
 
-    @Test("Data sectors of a cryptsetup volume decrypt as OpenSSL AES-XTS does with the cryptsetup key", arguments: [512, 4096])
+    @Test("Data sectors of a cryptsetup volume decrypt as OpenSSL AES-XTS does with the cryptsetup key and IVs in 512-byte units", arguments: [512, 4096])
     func decryptCryptsetupSectors(sectorSize: Int) throws {
         let directory = try Tools.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -143,8 +143,24 @@ struct InteropTests {
         let device = try LUKS2Device(path: path)
         for sector: UInt64 in [0, 1, 7] {
             let raw = try device.read(at: UInt64(16 * Self.megabyte) + sector * UInt64(sectorSize), count: sectorSize)
-            #expect(try segment.read(sector: sector, count: 1) == Tools.referenceXTS(raw, key: key, sector: sector, decrypt: true))
+            let iv = sector * UInt64(sectorSize / 512)
+            #expect(try segment.read(sector: sector, count: 1) == Tools.referenceXTS(raw, key: key, sector: iv, decrypt: true))
         }
+    }
+
+    @Test("Data cryptsetup encrypts in user space (offline reencrypt --encrypt) reads back as the plaintext", arguments: [512, 4096])
+    func readCryptsetupEncryptedData(sectorSize: Int) throws {
+        let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let plaintext = Tools.random(Self.megabyte)
+        let path = try Tools.writeFile(directory, "volume.img", plaintext)
+        try Tools.run(["truncate", "-s", String(33 * Self.megabyte), path])
+        let keyFile = try Tools.writeFile(directory, "key", Self.passphrase)
+        try Tools.run(["cryptsetup", "reencrypt", "--encrypt", "--type", "luks2", "--reduce-device-size", "32M", "--batch-mode",
+            "--sector-size", String(sectorSize), "--key-file", keyFile] + Self.pbkdf2 + [path])
+        let volume = try LUKS2Volume(path: path)
+        let segment = try LUKS2DataSegment(volume: volume, volumeKey: volume.unlock(passphrase: Self.passphrase).volumeKey)
+        #expect(try segment.read(sector: 0, count: Self.megabyte / sectorSize) == plaintext)
     }
 
     @Test("A volume CVMKit formats passes luksDump and --test-passphrase, with the same volume key and sectors", arguments: [
@@ -168,8 +184,9 @@ struct InteropTests {
         let plaintext = Tools.random(2 * sectorSize)
         try segment.write(plaintext, sector: 3)
         let raw = try LUKS2Device(path: path).read(at: UInt64(16 * Self.megabyte) + 3 * UInt64(sectorSize), count: 2 * sectorSize)
-        let first = try Tools.referenceXTS(Array(raw[..<sectorSize]), key: key, sector: 3, decrypt: true)
-        let second = try Tools.referenceXTS(Array(raw[sectorSize...]), key: key, sector: 4, decrypt: true)
+        let step = UInt64(sectorSize / 512)
+        let first = try Tools.referenceXTS(Array(raw[..<sectorSize]), key: key, sector: 3 * step, decrypt: true)
+        let second = try Tools.referenceXTS(Array(raw[sectorSize...]), key: key, sector: 4 * step, decrypt: true)
         #expect(first + second == plaintext)
         #expect(try segment.read(sector: 3, count: 2) == plaintext)
     }

@@ -83,7 +83,7 @@ enum Tools {
     }
 
     /// One data unit decrypted (or encrypted) with AES-XTS by Python's `cryptography` (OpenSSL's
-    /// EVP AES-XTS; `openssl enc` of OpenSSL 3.0 refuses XTS) with the plain64 IV of `sector`.
+    /// EVP AES-XTS; `openssl enc` of OpenSSL 3.0 refuses XTS) with the plain64 IV `sector`.
     static func referenceXTS(_ data: [UInt8], key: [UInt8], sector: UInt64, decrypt: Bool) throws -> [UInt8] {
         var iv = [UInt8](repeating: 0, count: 16)
         for byte in 0..<8 { iv[byte] = UInt8(truncatingIfNeeded: sector >> (8 * byte)) }
