@@ -11,7 +11,11 @@ public enum LUKS2KDFParameters: Sendable, Equatable {
 /// A LUKS2 volume on a file or block device: header access, keyslot management, and the volume
 /// key's digest. Data sectors are read and written through ``LUKS2DataSegment``.
 public struct LUKS2Volume: Sendable {
+    /// Where the header copies and keyslots are.
     public let device: LUKS2Device
+    /// Where the data segments are: `device` itself, or a separate device when the header is
+    /// detached (`cryptsetup --header`).
+    public let dataDevice: LUKS2Device
     public private(set) var header: LUKS2Header
 
     /// The only cipher supported, for keyslot areas and data segments.
@@ -20,9 +24,11 @@ public struct LUKS2Volume: Sendable {
     static let keyslotSectorSize = 512
     static let stripes = 4000
 
-    /// Opens the volume at `path` and reads its header.
-    public init(path: String, writable: Bool = false) throws(LUKS2Error) {
+    /// Opens the volume at `path` and reads its header; with `dataPath`, the header at `path` is
+    /// detached and the data segments are on `dataPath`.
+    public init(path: String, dataPath: String? = nil, writable: Bool = false) throws(LUKS2Error) {
         device = try LUKS2Device(path: path, writable: writable)
+        dataDevice = try dataPath.map { path throws(LUKS2Error) in try LUKS2Device(path: path, writable: writable) } ?? device
         header = try LUKS2Header.read(from: device)
         if let mandatory = header.metadata.config.requirements?.mandatory, !mandatory.isEmpty {
             throw .unsupported("mandatory requirements \(mandatory)")
@@ -327,6 +333,7 @@ public struct LUKS2Volume: Sendable {
 /// segment's `sector_size`: cryptsetup activates LUKS2 without dm-crypt's `iv_large_sectors`, so
 /// 4096-byte sector `n` has IV `8n + iv_tweak`.
 public struct LUKS2DataSegment: Sendable {
+    /// The device holding the segment (the volume's data device).
     public let device: LUKS2Device
     public let segment: LUKS2Segment
     private let cipher: AESXTS
@@ -338,7 +345,7 @@ public struct LUKS2DataSegment: Sendable {
         guard segment.encryption == LUKS2Volume.cipher else { throw .unsupported("segment cipher \(segment.encryption)") }
         guard segment.sectorSize == 512 || segment.sectorSize == 4096 else { throw .unsupported("sector size \(segment.sectorSize)") }
         guard try volume.verify(volumeKey: volumeKey) else { throw .invalidArgument("the volume key does not match the digest") }
-        device = volume.device
+        device = volume.dataDevice
         self.segment = segment
         cipher = try AESXTS(key: volumeKey)
     }

@@ -26,12 +26,15 @@ struct DiskCommand: ParsableCommand {
         @Option(help: "Only try this keyslot.")
         var keySlot: Int?
 
+        @Option(help: "The data device, when DEVICE is a detached header (cryptsetup --header).")
+        var dataDevice: String?
+
         func passphrase() throws -> [UInt8] {
             Array(try Data(contentsOf: URL(fileURLWithPath: keyFile)))
         }
 
         func unlock(writable: Bool = false) throws -> (LUKS2Volume, LUKS2Volume.Unlocked) {
-            let volume = try LUKS2Volume(path: device, writable: writable)
+            let volume = try LUKS2Volume(path: device, dataPath: dataDevice, writable: writable)
             let unlocked = try volume.unlock(passphrase: try passphrase(), keyslot: keySlot)
             return (volume, unlocked)
         }

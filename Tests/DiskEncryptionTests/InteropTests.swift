@@ -163,6 +163,23 @@ struct InteropTests {
         #expect(try segment.read(sector: 0, count: Self.megabyte / sectorSize) == plaintext)
     }
 
+    @Test("Sectors CVMKit writes through a detached header decrypt with cryptsetup reencrypt --decrypt", arguments: [512, 4096])
+    func cryptsetupDecryptsWrittenData(sectorSize: Int) throws {
+        let directory = try Tools.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let headerPath = try Tools.makeFile(directory, "header.img", size: 16 * Self.megabyte)
+        let dataPath = try Tools.makeFile(directory, "data.img", size: Self.megabyte)
+        let keyFile = try Tools.writeFile(directory, "key", Self.passphrase)
+        try Tools.run(["cryptsetup", "luksFormat", "--type", "luks2", "--batch-mode", "--key-file", keyFile, "--header", headerPath,
+            "--sector-size", String(sectorSize)] + Self.pbkdf2 + [dataPath])
+        let volume = try LUKS2Volume(path: headerPath, dataPath: dataPath, writable: true)
+        let segment = try LUKS2DataSegment(volume: volume, volumeKey: volume.unlock(passphrase: Self.passphrase).volumeKey)
+        let plaintext = Tools.random(Self.megabyte)
+        try segment.write(plaintext, sector: 0)
+        try Tools.run(["cryptsetup", "reencrypt", "--decrypt", "--force-offline-reencrypt", "--batch-mode", "--key-file", keyFile, "--header", headerPath, dataPath])
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: dataPath))) == plaintext)
+    }
+
     @Test("A volume CVMKit formats passes luksDump and --test-passphrase, with the same volume key and sectors", arguments: [
         (LUKS2KDFParameters.pbkdf2(iterations: 1000), 4096), (.argon2id(iterations: 4, memory: 32768, parallelism: 1), 512),
     ])
