@@ -171,10 +171,10 @@ public struct LUKS2Volume: Sendable {
     ) throws(LUKS2Error) -> Int {
         guard try verify(volumeKey: volumeKey) else { throw .invalidArgument("the volume key does not match the digest") }
         let metadata = header.metadata
-        guard let id = requested ?? (0..<32).first(where: { metadata.keyslots[String($0)] == nil }) else {
+        guard let id = requested ?? (0..<LUKS2Metadata.maximumKeyslots).first(where: { metadata.keyslots[String($0)] == nil }) else {
             throw .noFreeKeyslot
         }
-        guard (0..<32).contains(id), metadata.keyslots[String(id)] == nil else { throw .invalidArgument("keyslot \(id) is in use") }
+        guard (0..<LUKS2Metadata.maximumKeyslots).contains(id), metadata.keyslots[String(id)] == nil else { throw .invalidArgument("keyslot \(id) is in use") }
         let keySize = volumeKey.bitCount / 8
         let areaSize = UInt64(Self.roundUp(keySize * Self.stripes, to: 4096))
         let offset = try freeArea(size: areaSize)
@@ -252,7 +252,8 @@ public struct LUKS2Volume: Sendable {
 
     // MARK: Formatting
 
-    /// Options of ``format(path:passphrase:options:)``; the defaults are cryptsetup's.
+    /// Options of ``format(path:passphrase:options:)``. Layout, cipher, key size and Argon2id are
+    /// cryptsetup 2.6 defaults; the digest iterations are fixed rather than benchmarked.
     public struct FormatOptions: Sendable {
         public var kdf: LUKS2KDFParameters
         public var keySize: Int
