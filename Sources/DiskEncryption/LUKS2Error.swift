@@ -62,3 +62,18 @@ extension LUKS2Error: CustomStringConvertible {
         }
     }
 }
+
+extension LUKS2HeaderProblem: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .truncated: "the device ends inside the header"
+        case .badMagic: "no LUKS2 magic"
+        case .unsupportedVersion(let version): "version \(version) is not 2"
+        case .badHeaderSize(let size): "hdr_size \(size) is not 16 KiB to 4 MiB in powers of two"
+        case .offsetMismatch(let expected, let found): "hdr_offset \(found) where the copy is at \(expected)"
+        case .unsupportedChecksumAlgorithm(let name): "checksum algorithm \(name) is not supported"
+        case .checksumMismatch: "checksum mismatch"
+        case .badJSON(let reason): "JSON metadata: \(reason)"
+        }
+    }
+}
