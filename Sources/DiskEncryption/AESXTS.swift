@@ -4,9 +4,12 @@ import _CryptoExtras
 /// AES in XTS mode (IEEE Std 1619-2018 §5), the `aes-xts-plain64` cipher of dm-crypt and LUKS2.
 ///
 /// swift-crypto 4.5 offers no XTS (only `AES._CBC`, `AES._CTR`, `AES._CFB`, GCM-SIV), so the mode is
-/// composed here from its single-block primitives `AES.permute` / `AES.inversePermute`. Each data
-/// unit (a sector) is a whole number of 16-byte blocks, so no ciphertext stealing is needed.
-/// `plain64` makes the tweak the 64-bit little-endian sector number, zero-padded to 16 bytes.
+/// composed here from its AES primitives. The tweak is `AES.permute` of the unit number. The
+/// blocks of a unit, once XORed with their tweaks (Xᵢ), go through AES in one call: decryption as
+/// CBC decryption with a zero IV, whose output is D(Xᵢ) ⊕ Xᵢ₋₁; encryption as CFB-128 decryption
+/// of X₁…Xₙ₋₁‖0 with IV X₀, whose output is E(Xᵢ) ⊕ Xᵢ₊₁. Each data unit (a sector) is a whole
+/// number of 16-byte blocks, so no ciphertext stealing is needed. `plain64` makes the tweak the
+/// 64-bit little-endian sector number, zero-padded to 16 bytes.
 public struct AESXTS: Sendable {
     private let dataKey: SymmetricKey
     private let tweakKey: SymmetricKey
@@ -42,21 +45,36 @@ public struct AESXTS: Sendable {
             throw .invalidArgument("\(data.count) bytes are not whole data units of \(unitSize) bytes")
         }
         do {
-            var block = [UInt8](repeating: 0, count: 16)
             for (index, unitStart) in stride(from: 0, to: data.count, by: unitSize).enumerated() {
                 var tweak = [UInt8](repeating: 0, count: 16)
                 let unit = firstUnit &+ UInt64(index) &* unitStep
                 for byte in 0..<8 { tweak[byte] = UInt8(truncatingIfNeeded: unit >> (8 * byte)) }
                 try AES.permute(&tweak, key: tweakKey)
-                for blockStart in stride(from: unitStart, to: unitStart + unitSize, by: 16) {
-                    for byte in 0..<16 { block[byte] = data[blockStart + byte] ^ tweak[byte] }
-                    if encrypting {
-                        try AES.permute(&block, key: dataKey)
-                    } else {
-                        try AES.inversePermute(&block, key: dataKey)
+                var tweaks = [UInt8](repeating: 0, count: unitSize)
+                var tweaked = [UInt8](repeating: 0, count: unitSize)
+                for blockStart in stride(from: 0, to: unitSize, by: 16) {
+                    for byte in 0..<16 {
+                        tweaks[blockStart + byte] = tweak[byte]
+                        tweaked[blockStart + byte] = data[unitStart + blockStart + byte] ^ tweak[byte]
                     }
-                    for byte in 0..<16 { data[blockStart + byte] = block[byte] ^ tweak[byte] }
                     Self.multiplyByAlpha(&tweak)
+                }
+                let chained: [UInt8]
+                let neighbour: Int
+                if encrypting {
+                    chained = Array(try AES._CFB.decrypt(
+                        tweaked[16...] + [UInt8](repeating: 0, count: 16), using: dataKey,
+                        iv: AES._CFB.IV(ivBytes: tweaked[0..<16])))
+                    neighbour = 16
+                } else {
+                    let zero = try AES._CBC.IV(ivBytes: [UInt8](repeating: 0, count: 16))
+                    chained = Array(try AES._CBC.decrypt(tweaked, using: dataKey, iv: zero, noPadding: true))
+                    neighbour = -16
+                }
+                for offset in 0..<unitSize {
+                    let other = offset + neighbour
+                    let unchained = chained[offset] ^ (other >= 0 && other < unitSize ? tweaked[other] : 0)
+                    data[unitStart + offset] = unchained ^ tweaks[offset]
                 }
             }
         } catch {
