@@ -215,6 +215,19 @@ public struct LUKS2Volume: Sendable {
         try device.synchronize()
     }
 
+    /// Replaces the passphrase of keyslot `id`: a new keyslot is written first and the old one
+    /// removed after, so a crash leaves at least one of the two passphrases working. Returns the
+    /// new keyslot's id.
+    @discardableResult
+    public mutating func changePassphrase(
+        keyslot id: Int, from old: [UInt8], to new: [UInt8], kdf: LUKS2KDFParameters
+    ) throws(LUKS2Error) -> Int {
+        let unlocked = try unlock(passphrase: old, keyslot: id)
+        let added = try addKeyslot(passphrase: new, volumeKey: unlocked.volumeKey, kdf: kdf)
+        try removeKeyslot(id)
+        return added
+    }
+
     /// Stores `token` under the first free id (or `id`) and returns the id. The keyslots it names
     /// must exist (§3.4).
     @discardableResult

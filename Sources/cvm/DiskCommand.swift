@@ -8,7 +8,7 @@ struct DiskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "disk",
         abstract: "Format, inspect, unlock, read and write LUKS2 volumes (cryptsetup-compatible).",
-        subcommands: [Format.self, Info.self, Open.self, Read.self, Write.self, AddKey.self, RemoveKey.self]
+        subcommands: [Format.self, Info.self, Open.self, Read.self, Write.self, AddKey.self, ChangeKey.self, RemoveKey.self]
     )
 
     enum KDF: String, ExpressibleByArgument {
@@ -185,22 +185,44 @@ struct DiskCommand: ParsableCommand {
         }
     }
 
-    struct AddKey: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "add-key", abstract: "Add a keyslot for a new passphrase, unlocking with an existing one.")
-
-        @OptionGroup var volume: Unlocking
-
+    /// The new passphrase and how its keyslot derives the key, shared by add-key and change-key.
+    struct NewKey: ParsableArguments {
         @Option(help: "File holding the new passphrase.")
         var newKeyFile: String
 
         @OptionGroup var kdf: KeyslotKDF
 
+        func passphrase() throws -> [UInt8] {
+            Array(try Data(contentsOf: URL(fileURLWithPath: newKeyFile)))
+        }
+    }
+
+    struct AddKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-key", abstract: "Add a keyslot for a new passphrase, unlocking with an existing one.")
+
+        @OptionGroup var volume: Unlocking
+        @OptionGroup var newKey: NewKey
+
         func run() throws {
             var (luks, unlocked) = try volume.unlock(writable: true)
-            let passphrase = Array(try Data(contentsOf: URL(fileURLWithPath: newKeyFile)))
-            let id = try luks.addKeyslot(passphrase: passphrase, volumeKey: unlocked.volumeKey, kdf: kdf.parameters)
+            let id = try luks.addKeyslot(passphrase: try newKey.passphrase(), volumeKey: unlocked.volumeKey, kdf: newKey.kdf.parameters)
             print("added keyslot \(id)")
+        }
+    }
+
+    struct ChangeKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "change-key", abstract: "Replace the passphrase of the keyslot the key file opens.")
+
+        @OptionGroup var volume: Unlocking
+        @OptionGroup var newKey: NewKey
+
+        func run() throws {
+            var (luks, unlocked) = try volume.unlock(writable: true)
+            let id = try luks.changePassphrase(
+                keyslot: unlocked.keyslot, from: try volume.passphrase(), to: try newKey.passphrase(), kdf: newKey.kdf.parameters)
+            print("keyslot \(unlocked.keyslot) replaced by keyslot \(id)")
         }
     }
 

@@ -208,7 +208,7 @@ struct InteropTests {
         #expect(try segment.read(sector: 3, count: 2) == plaintext)
     }
 
-    @Test("Keyslots CVMKit adds open in cryptsetup; removed ones no longer do; the header stays valid")
+    @Test("Keyslots CVMKit adds (or changes) open in cryptsetup; removed ones no longer do; the header stays valid")
     func addAndRemoveKeyslots() throws {
         let directory = try Tools.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -228,6 +228,11 @@ struct InteropTests {
         let reread = try LUKS2Volume(path: path)
         #expect(reread.header.metadata.keyslots.keys.sorted() == ["1"])
         #expect(try reread.unlock(passphrase: second).keyslot == 1)
+        let third = Array("third passphrase".utf8)
+        let thirdFile = try Tools.writeFile(directory, "key3", third)
+        #expect(try volume.changePassphrase(keyslot: 1, from: second, to: third, kdf: .pbkdf2(iterations: 1000)) == 0)
+        try Tools.run(["cryptsetup", "open", "--test-passphrase", "--key-file", thirdFile, path])
+        #expect(try Tools.run(["cryptsetup", "open", "--test-passphrase", "--key-file", secondFile, path], allowFailure: true).status != 0)
     }
 
     /// Epoch and keyslot ids as `cryptsetup luksDump` reports them.
