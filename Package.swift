@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SEVSNP", targets: ["SEVSNP"]),
         .library(name: "Authenticode", targets: ["Authenticode"]),
         .library(name: "PCRPrediction", targets: ["PCRPrediction"]),
+        .library(name: "DiskEncryption", targets: ["DiskEncryption"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -40,10 +41,11 @@ let package = Package(
         .target(name: "SEVSNP", dependencies: [crypto, cryptoExtras, x509, asn1]),
         .target(name: "Authenticode", dependencies: ["EventLog", crypto, x509, asn1]),
         .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
+        .target(name: "DiskEncryption", dependencies: [crypto, cryptoExtras]),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPMFuzzing", "TPM2", crypto, logging]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
+        .testTarget(name: "DiskEncryptionTests", dependencies: ["DiskEncryption", crypto]),
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
     ]
 )

@@ -11,6 +11,7 @@ debian_packages=(
   pesign sbsigntool osslsigncode                       # peer Authenticode tools
   ovmf python3-pip                                     # OVMF images with SEV metadata; pip for the SNP oracle
   qemu-system-x86 busybox-static cpio                  # the measured-boot test: OVMF on our vTPM under QEMU
+  cryptsetup-bin python3-cryptography                  # LUKS2 peer; OpenSSL AES-XTS for sector checks
 )
 
 missing=()
