@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Compares `cvm snp measure` with the peer tool `sev-snp-measure --mode snp` (pip install
-# sev-snp-measure) on Debian's OVMF images (apt-get install ovmf) and on sev-snp-measure's sample
-# images in Tests/Fixtures/sev-snp-measure, for several vCPU counts, models and SEV features, with
-# and without a generated kernel, initrd and command line. Prints one line per case and exits
+# sev-snp-measure) on Debian's OVMF images (apt-get install ovmf), for several vCPU counts, models
+# and SEV features, with and without a generated kernel, initrd and command line. Prints one line per case and exits
 # non-zero if any measurement or refusal differs.
 # Usage: scripts/snp-measure-interop.sh [CVM]   (CVM defaults to the debug build in .build)
 set -u
@@ -16,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 head -c 300000 /dev/urandom >"$work/kernel"
 head -c 40000 /dev/urandom >"$work/initrd"
 
-images=(Tests/Fixtures/sev-snp-measure/*.bin)
+images=()
 for image in /usr/share/ovmf/OVMF.fd /usr/share/OVMF/OVMF_CODE*.fd; do
     [ -f "$image" ] && images+=("$image")
 done

@@ -34,10 +34,18 @@ enum MeasureOracle {
         case failure(String)
     }
 
-    /// Runs `sev-snp-measure --mode snp` with `arguments` in `directory`.
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Outcome {
-        let (status, printed, complaint) = try self.execute(try #require(executable), ["--mode", "snp"] + arguments, in: directory)
+    /// Runs `sev-snp-measure --mode <mode>` with `arguments` in `directory`.
+    static func run(_ arguments: [String], mode: String = "snp", in directory: URL? = nil) throws -> Outcome {
+        let (status, printed, complaint) = try self.execute(try #require(executable), ["--mode", mode] + arguments, in: directory)
         return status == 0 ? .measurement(printed) : .failure(complaint)
+    }
+
+    /// Runs `body` with a new directory of the temporary directory, removed afterwards.
+    static func withScratchDirectory<T>(_ body: (URL) throws -> T) throws -> T {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("snp-measure-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        return try body(scratch)
     }
 
     /// The trimmed standard output of a command that must succeed.
@@ -73,19 +81,56 @@ enum MeasureOracle {
         let hashTableAddress: Int?
     }
 
-    /// Runs the tool's parser on an image in the Python that has the tool installed.
-    static func layout(of ovmf: String) throws -> Layout {
-        let script = """
-            import json, sys
+    /// What the tool's parser reads from each image, nil where it raises.
+    static func layouts(of files: [String]) throws -> [Layout?] {
+        try self.each(files, """
             from sevsnpmeasure.ovmf import OVMF, SectionType
-            o = OVMF(sys.argv[1])
-            kernel = o.has_metadata_section(SectionType.SNP_KERNEL_HASHES)
-            print(json.dumps({"apResetAddress": o.sev_es_reset_eip(),
-                "sections": [[s.gpa, s.size, s.section_type_int] for s in o.metadata_items()],
-                "hashTableAddress": o.sev_hashes_table_gpa() if kernel else None}))
+            def each(path):
+                o = OVMF(path)
+                kernel = o.has_metadata_section(SectionType.SNP_KERNEL_HASHES)
+                return {"apResetAddress": o.sev_es_reset_eip(),
+                    "sections": [[s.gpa, s.size, s.section_type_int] for s in o.metadata_items()],
+                    "hashTableAddress": o.sev_hashes_table_gpa() if kernel else None}
+            """)
+    }
+
+    /// The launch digest the tool's library computes for each image, nil where it raises (the
+    /// tool then fails).
+    static func digests(of files: [String], vcpus: Int, vcpuSignature: UInt32, guestFeatures: UInt64) throws -> [String?] {
+        try self.each(files, """
+            from sevsnpmeasure.guest import snp_calc_launch_digest
+            def each(path, vcpus, signature, features):
+                return snp_calc_launch_digest(vcpus, signature, path, None, None, None, features, "").hex()
+            """, parameters: [vcpus, Int(vcpuSignature), Int(guestFeatures)])
+    }
+
+    /// Writes images to files of a scratch directory and runs `body` with their paths.
+    static func withImageFiles<T>(_ images: [[UInt8]], _ body: ([String]) throws -> T) throws -> T {
+        try self.withScratchDirectory { scratch in
+            let files = try images.enumerated().map { index, image in
+                let file = scratch.appendingPathComponent("\(index).fd")
+                try Data(image).write(to: file)
+                return file.path
+            }
+            return try body(files)
+        }
+    }
+
+    /// Runs `function`, Python defining `each(path, *parameters)`, on every file in one process of
+    /// the Python that has the tool installed, and decodes the JSON values it returns; nil where it raises.
+    private static func each<T: Decodable>(_ files: [String], _ function: String, parameters: [Int] = []) throws -> [T?] {
+        let script = function + """
+
+            import json, sys
+            def guarded(path):
+                try:
+                    return each(path, *json.loads(sys.argv[1]))
+                except Exception:
+                    return None
+            print(json.dumps([guarded(path) for path in sys.argv[2:]]))
             """
-        let printed = try self.output(of: URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, ovmf])
-        return try JSONDecoder().decode(Layout.self, from: Data(printed.utf8))
+        let printed = try self.output(of: URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, "\(parameters)"] + files)
+        return try JSONDecoder().decode([T?].self, from: Data(printed.utf8))
     }
 
     private static func warn(_ message: String) {
