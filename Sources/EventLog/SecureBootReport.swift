@@ -1,4 +1,5 @@
 import Crypto
+import SwiftASN1
 import X509
 
 /// One entry of a signature database or of an authority event: an EFI_SIGNATURE_DATA (UEFI 2.10
@@ -32,10 +33,23 @@ public struct SignatureEntry: Sendable, Hashable, Encodable {
         } else {
             sha256 = Array(SHA256.hash(data: signature.data)).hexString
         }
-        if kind == .x509Certificate, let certificate = signature.certificate {
-            subject = certificate.subject.description
-            issuer = certificate.issuer.description
+        if kind == .x509Certificate, let names = signature.certificate.map({ ($0.subject, $0.issuer) }) ?? Self.names(signature.data) {
+            subject = names.0.description
+            issuer = names.1.description
         }
+    }
+
+    /// Subject and issuer read from the TBSCertificate (RFC 5280 §4.1.1.1: version [0], serial,
+    /// signature, issuer, validity, subject) when swift-certificates refuses the certificate as a
+    /// whole, as it does for the negative serial numbers of some firmware vendors' certificates.
+    private static func names(_ der: [UInt8]) -> (DistinguishedName, DistinguishedName)? {
+        guard let certificate = try? DER.parse(der), case .constructed(let parts) = certificate.content,
+              let tbs = Array(parts).first, case .constructed(let fields) = tbs.content else { return nil }
+        let elements = Array(fields).drop { $0.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) }
+        guard elements.count >= 5 else { return nil }
+        let (issuer, subject) = (elements[elements.startIndex + 2], elements[elements.startIndex + 4])
+        guard let subjectName = try? DistinguishedName(derEncoded: subject), let issuerName = try? DistinguishedName(derEncoded: issuer) else { return nil }
+        return (subjectName, issuerName)
     }
 }
 
