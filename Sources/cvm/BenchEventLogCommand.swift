@@ -154,14 +154,13 @@ private struct Contestant {
     func rate(seconds: Double) throws -> Double {
         let clock = ContinuousClock()
         let start = clock.now
+        let deadline = start.advanced(by: .seconds(seconds))
         var count = 0
-        var elapsed: Duration = .zero
-        repeat {
+        while count < 2 || clock.now < deadline {
             try body()
             count += 1
-            elapsed = clock.now - start
-        } while elapsed < .seconds(seconds) || count < 2
-        return Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+        return Double(count) / (start.duration(to: clock.now) / .seconds(1))
     }
 }
 
