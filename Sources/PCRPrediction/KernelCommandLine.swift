@@ -19,7 +19,7 @@ enum KernelCommandLine {
         var rewritten = false
         for position in log.events.indices where log.events[position].eventType == .ipl {
             let event = log.events[position]
-            guard let (data, measured) = replacement(for: event, commandLine: commandLine),
+            guard let (data, measured, text) = replacement(for: event, commandLine: commandLine),
                   event.digests.allSatisfy({ $0.algorithm.hash(Self.measured(event.data)) == $0.bytes }) else { continue }
             var digests: [TCGDigest] = []
             for digest in event.digests {
@@ -27,7 +27,7 @@ enum KernelCommandLine {
                 digests.append(TCGDigest(algorithm: digest.algorithm, bytes: bytes))
             }
             log.events[position].data = data
-            log.events[position].content = .text(String(decoding: measured == data ? Array(commandLine.utf8) : measured, as: UTF8.self))
+            log.events[position].content = .text(text)
             log.events[position].digests = digests
             rewritten = true
         }
@@ -49,22 +49,22 @@ enum KernelCommandLine {
         prefix.hasPrefix("grub_cmd: ") ? "grub_cmd: ".utf8.count : prefix.utf8.count
     }
 
-    /// The new event data and the bytes whose hash is its digest.
-    private static func replacement(for event: TCGPCREvent2, commandLine: String) -> (data: [UInt8], measured: [UInt8])? {
+    /// The new event data, the bytes whose hash is its digest, and the data as text.
+    private static func replacement(for event: TCGPCREvent2, commandLine: String) -> (data: [UInt8], measured: [UInt8], text: String)? {
         if let prefix = grubPrefix(event.data) {
-            let text = event.data.dropFirst(prefix.utf8.count).prefix { $0 != 0 }
-            let path = text.prefix { $0 != UInt8(ascii: " ") }
+            let path = event.data.dropFirst(prefix.utf8.count).prefix { $0 != 0 && $0 != UInt8(ascii: " ") }
             var data: [UInt8] = Array(prefix.utf8)
             data += path
             data += Array((" " + commandLine).utf8)
+            let text = String(decoding: data, as: UTF8.self)
             if event.data.last == 0 { data.append(0) }
-            return (data, measured(data))
+            return (data, measured(data), text)
         }
         let isUTF16 = event.data.count >= 4 && event.data.count % 2 == 0 && event.data.suffix(2) == [0, 0]
             && stride(from: 1, to: event.data.count, by: 2).allSatisfy { event.data[$0] == 0 }
         guard isUTF16 else { return nil }
         var data: [UInt8] = commandLine.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
         data += [0, 0]
-        return (data, data)
+        return (data, data, commandLine)
     }
 }

@@ -42,15 +42,7 @@ public struct PCRPrediction: Sendable {
         public var changed: Bool { current != predicted }
     }
 
-    /// One register whose value changes.
-    public struct Change: Sendable, Equatable {
-        public var bank: TPMAlgorithm
-        public var index: UInt32
-        public var current: [UInt8]
-        public var predicted: [UInt8]
-    }
-
-    /// The log with the replaced boot application digests.
+    /// The log with the replaced boot application digests (and command line events).
     public var predictedLog: EventLog
     /// The replay of the original log.
     public var current: PCRValues
@@ -59,7 +51,7 @@ public struct PCRPrediction: Sendable {
     /// Every register the log extends, ordered by index then bank.
     public var registers: [Register]
     /// The registers whose values differ, ordered by index then bank.
-    public var changes: [Change]
+    public var changes: [Register]
 
     /// Replaces the digests of the first `images.count` EV_EFI_BOOT_SERVICES_APPLICATION events,
     /// in log order, by the Authenticode digests of `images`; with `commandLine`, rewrites the
@@ -98,7 +90,7 @@ public struct PCRPrediction: Sendable {
         }
         rows.sort { ($0.index, $0.bank) < ($1.index, $1.bank) }
         self.registers = rows
-        changes = rows.filter(\.changed).map { Change(bank: $0.bank, index: $0.index, current: $0.current, predicted: $0.predicted) }
+        changes = rows.filter(\.changed)
     }
 
     /// The indices of the registers that change, in order.
