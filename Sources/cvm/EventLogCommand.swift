@@ -162,7 +162,7 @@ struct EventLogCommand: ParsableCommand {
                 let authority = image.authority.map { "authority event \($0)" } ?? "no authority logged"
                 let dbx = image.inDbx.map { $0 ? "IN DBX" : "not in dbx" } ?? "dbx not checked"
                 let path = image.devicePath.isEmpty ? "(no device path)" : image.devicePath
-                lines.append("image event \(image.event) PCR \(image.pcrIndex) \(image.eventType) sha256 \(image.sha256 ?? "-"): \(authority), \(dbx); \(path)")
+                lines.append("image event \(image.event) index \(image.pcrIndex) \(image.eventType) sha256 \(image.sha256 ?? "-"): \(authority), \(dbx); \(path)")
             }
             return lines.joined(separator: "\n")
         }
