@@ -7,6 +7,8 @@ public enum PCRPredictionError: Error, Sendable, Equatable, CustomStringConverti
     case tooManyImages(given: Int, bootApplications: Int)
     /// A bank the log records has no Authenticode digest (SM3_256, or an unknown algorithm).
     case unsupportedBank(TPMAlgorithm)
+    /// A new kernel command line was given but the log measures none that can be rewritten.
+    case noCommandLineEvents
 
     public var description: String {
         switch self {
@@ -14,6 +16,8 @@ public enum PCRPredictionError: Error, Sendable, Equatable, CustomStringConverti
             return "\(given) replacement images, but the log loads only \(bootApplications) boot applications."
         case let .unsupportedBank(bank):
             return "The log records the \(bank) bank, for which no Authenticode digest can be computed."
+        case .noCommandLineEvents:
+            return "The log has no kernel command line event (GRUB kernel_cmdline/linux EV_IPL, systemd-stub UTF-16 EV_IPL) whose digest is the hash of its data."
         }
     }
 }
@@ -27,28 +31,34 @@ public enum PCRPredictionError: Error, Sendable, Equatable, CustomStringConverti
 /// events extend RTMR[1]). The prediction replaces those digests, in log order, with the new images'
 /// digests and replays the log. Everything else is assumed unchanged: PCR 7's Secure Boot
 /// authority events (the same db entries must authorize the new images), and grub's PCR 8/9
-/// command-line and file events.
+/// command-line and file events unless a new kernel command line is given.
 public struct PCRPrediction: Sendable {
-    /// One register whose value changes.
-    public struct Change: Sendable, Equatable {
+    /// One register before and after.
+    public struct Register: Sendable, Equatable {
         public var bank: TPMAlgorithm
         public var index: UInt32
         public var current: [UInt8]
         public var predicted: [UInt8]
+        public var changed: Bool { current != predicted }
     }
 
-    /// The log with the replaced boot application digests.
+    /// The log with the replaced boot application digests (and command line events).
     public var predictedLog: EventLog
     /// The replay of the original log.
     public var current: PCRValues
     /// The replay of `predictedLog`.
     public var predicted: PCRValues
+    /// Every register the log extends, ordered by index then bank.
+    public var registers: [Register]
     /// The registers whose values differ, ordered by index then bank.
-    public var changes: [Change]
+    public var changes: [Register]
 
     /// Replaces the digests of the first `images.count` EV_EFI_BOOT_SERVICES_APPLICATION events,
-    /// in log order, by the Authenticode digests of `images`, and replays both logs.
-    public init(log: EventLog, replacing images: [PEImage], registers: MeasurementRegisters = .tpmPCRs) throws(PCRPredictionError) {
+    /// in log order, by the Authenticode digests of `images`; with `commandLine`, rewrites the
+    /// kernel command line events (see `KernelCommandLine`) with it; then replays both logs.
+    public init(
+        log: EventLog, replacing images: [PEImage], commandLine: String? = nil, registers: MeasurementRegisters = .tpmPCRs
+    ) throws(PCRPredictionError) {
         let bootApplications = log.events.indices.filter { log.events[$0].eventType == .efiBootServicesApplication }
         guard images.count <= bootApplications.count else {
             throw .tooManyImages(given: images.count, bootApplications: bootApplications.count)
@@ -64,18 +74,23 @@ public struct PCRPrediction: Sendable {
             }
             edited.events[position].digests = digests
         }
+        if let commandLine {
+            guard KernelCommandLine.rewrite(&edited, to: commandLine) else { throw .noCommandLineEvents }
+        }
         predictedLog = edited
         current = log.replay(registers: registers).values
         predicted = edited.replay(registers: registers).values
-        changes = []
-        for (bank, values) in predicted.banks.sorted(by: { $0.key < $1.key }) {
+        var rows: [Register] = []
+        for (bank, values) in predicted.banks {
             for (index, value) in values {
-                if let old = current[bank, index], old != value {
-                    changes.append(Change(bank: bank, index: index, current: old, predicted: value))
+                if let old = current[bank, index] {
+                    rows.append(Register(bank: bank, index: index, current: old, predicted: value))
                 }
             }
         }
-        changes.sort { ($0.index, $0.bank.rawValue) < ($1.index, $1.bank.rawValue) }
+        rows.sort { ($0.index, $0.bank) < ($1.index, $1.bank) }
+        self.registers = rows
+        changes = rows.filter(\.changed)
     }
 
     /// The indices of the registers that change, in order.

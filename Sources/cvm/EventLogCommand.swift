@@ -7,7 +7,7 @@ struct EventLogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eventlog",
         abstract: "Inspect and replay TCG event logs (TPM logs and TDX CCEL logs).",
-        subcommands: [Show.self, Replay.self]
+        subcommands: [Show.self, Replay.self, SecureBoot.self]
     )
 
     struct Show: ParsableCommand {
@@ -20,7 +20,7 @@ struct EventLogCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let log = try EventLog(bytes: try readFile(file))
+            let log = try EventLog(bytes: try readBinaryFile(file))
             if json {
                 let events: [[String: Any]] = log.events.map { event in
                     [
@@ -66,25 +66,25 @@ struct EventLogCommand: ParsableCommand {
         var tdx = false
 
         func run() throws {
-            let log = try EventLog(bytes: try readFile(file))
+            let log = try EventLog(bytes: try readBinaryFile(file))
             let result = log.replay(registers: registers)
             for bank in result.unsupportedBanks {
                 print("\(bank): not replayed (hash not supported)")
             }
             var failures = result.digestMismatches.map(\.description)
             if let pcrs {
-                let comparison = result.compare(with: try PCRValues(json: try readFile(pcrs)))
+                let comparison = result.compare(with: try PCRValues(json: try readBinaryFile(pcrs)))
                 for entry in comparison.entries {
                     print("\(column(label(entry.index))) \(entry.bank) \(status(entry.status))")
                 }
                 if let mismatch = comparison.firstMismatch {
-                    let actual = mismatch.actual.map(hex) ?? "nothing"
-                    failures.insert("\(label(mismatch.index)) \(mismatch.bank) does not reproduce: expected \(hex(mismatch.expected)), the log gives \(actual).", at: 0)
+                    let actual = mismatch.actual.map(hexEncoded) ?? "nothing"
+                    failures.insert("\(label(mismatch.index)) \(mismatch.bank) does not reproduce: expected \(hexEncoded(mismatch.expected)), the log gives \(actual).", at: 0)
                 }
             } else {
                 for (bank, values) in result.values.banks.sorted(by: { $0.key < $1.key }) {
                     for (index, value) in values.sorted(by: { $0.key < $1.key }) {
-                        print("\(column(label(index))) \(bank) \(hex(value))")
+                        print("\(column(label(index))) \(bank) \(hexEncoded(value))")
                     }
                 }
             }
@@ -109,7 +109,62 @@ struct EventLogCommand: ParsableCommand {
             case .bankUnsupported: "bank not supported"
             }
         }
+    }
 
-        private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    struct SecureBoot: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "secureboot",
+            abstract: "Report the Secure Boot state a log records: SecureBoot, PK/KEK/db/dbx, the authority of each loaded image, dbx hits.",
+            discussion: "Exits non-zero if a loaded image's SHA-256 digest is in the measured dbx."
+        )
+
+        @Argument(help: "The binary event log.")
+        var file: String
+
+        @Flag(help: "Print the report as JSON.")
+        var json = false
+
+        func run() throws {
+            let report = try EventLog(bytes: try readBinaryFile(file)).secureBootReport()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(text(report))
+            }
+            guard report.imagesInDbx.isEmpty else {
+                let events = report.imagesInDbx.map { "\($0.event)" }.joined(separator: ", ")
+                FileHandle.standardError.write(Data("Loaded images revoked by dbx: events \(events).\n".utf8))
+                throw ExitCode.failure
+            }
+        }
+
+        private func text(_ report: SecureBootReport) -> String {
+            var lines = ["SecureBoot: " + (report.secureBoot.map { $0 ? "on" : "off" } ?? "not measured")]
+            for name in ["PK", "KEK", "db", "dbx"] {
+                guard let database = report.database(name) else {
+                    lines.append("\(name): not measured")
+                    continue
+                }
+                lines.append("\(name) (event \(database.event)): \(database.certificates.count) certificates, \(database.sha256Hashes.count) SHA-256 hashes, \(database.entries.count) entries")
+                for certificate in database.certificates {
+                    lines.append("  cert \(certificate.subject ?? "(does not decode)")  sha256 \(certificate.sha256)")
+                }
+            }
+            for authority in report.authorities {
+                let entry = authority.entry.subject ?? "sha256 \(authority.entry.sha256)"
+                let position = authority.dbEntry.map { " (db entry \($0))" } ?? ""
+                let images = authority.images.isEmpty ? "no image" : "image events " + authority.images.map(String.init).joined(separator: ", ")
+                lines.append("authority event \(authority.event): \(authority.variable)\(position) \(entry) -> \(images)")
+            }
+            for image in report.images {
+                let authority = image.authority.map { "authority event \($0)" } ?? "no authority logged"
+                let dbx = image.inDbx.map { $0 ? "IN DBX" : "not in dbx" } ?? "dbx not checked"
+                let path = image.devicePath.isEmpty ? "(no device path)" : image.devicePath
+                lines.append("image event \(image.event) index \(image.pcrIndex) \(image.eventType) sha256 \(image.sha256 ?? "-"): \(authority), \(dbx); \(path)")
+            }
+            return lines.joined(separator: "\n")
+        }
     }
 }

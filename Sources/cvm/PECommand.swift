@@ -2,7 +2,6 @@ import ArgumentParser
 import Authenticode
 import EventLog
 import Foundation
-import PCRPrediction
 import X509
 
 /// `cvm pe`: Authenticode digests and signature verification of PE/COFF (UEFI) images. All
@@ -11,7 +10,7 @@ struct PECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pe",
         abstract: "Hash and verify Authenticode-signed PE/COFF images (shim, grub, kernels).",
-        subcommands: [Hash.self, Verify.self, Predict.self]
+        subcommands: [Hash.self, Verify.self]
     )
 
     struct Hash: ParsableCommand {
@@ -25,7 +24,7 @@ struct PECommand: ParsableCommand {
         var alg: AuthenticodeHashAlgorithm = .sha256
 
         func run() throws {
-            print(hex(try PEImage(bytes: try readImage(file)).authenticodeDigest(alg)))
+            print(hexEncoded(try PEImage(bytes: try readBinaryFile(file)).authenticodeDigest(alg)))
         }
     }
 
@@ -50,11 +49,11 @@ struct PECommand: ParsableCommand {
         func run() throws {
             let anchors: [TrustAnchor]
             if let cert {
-                anchors = [.certificate(try Certificate(pemEncoded: String(decoding: try readImage(cert), as: UTF8.self)))]
+                anchors = [.certificate(try Certificate(pemEncoded: String(decoding: try readBinaryFile(cert), as: UTF8.self)))]
             } else {
-                anchors = TrustAnchor.anchors(db: try EFISignatureList.decode(try readImage(db ?? "")))
+                anchors = TrustAnchor.anchors(db: try EFISignatureList.decode(try readBinaryFile(db ?? "")))
             }
-            let verification = try PEImage(bytes: try readImage(file)).verify(trusting: anchors)
+            let verification = try PEImage(bytes: try readBinaryFile(file)).verify(trusting: anchors)
             if let index = verification.signatureIndex, let signer = verification.signer {
                 print("signature \(index) verifies")
                 print("signer: \(signer.subject)")
@@ -67,40 +66,6 @@ struct PECommand: ParsableCommand {
             print("trust anchor: \(verification.anchor)")
         }
     }
-
-    struct Predict: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Predict the PCR values of the next boot when the log's boot applications are replaced by new images.",
-            discussion: "The images replace the log's EV_EFI_BOOT_SERVICES_APPLICATION events in order (shim, grub, kernel…); all other events are kept.")
-
-        @Argument(help: "The binary event log of the current boot.")
-        var log: String
-
-        @Argument(help: "The new images, in the order the firmware and shim load them.")
-        var images: [String]
-
-        @Flag(help: "The log is a TDX CCEL: indices 1-4 are RTMR[0-3].")
-        var tdx = false
-
-        func run() throws {
-            let registers: MeasurementRegisters = tdx ? .tdxRTMRs : .tpmPCRs
-            let prediction = try PCRPrediction(log: try EventLog(bytes: try readImage(log)),
-                                               replacing: try images.map { try PEImage(bytes: try readImage($0)) },
-                                               registers: registers)
-            if prediction.changes.isEmpty {
-                print("no register changes")
-            }
-            for change in prediction.changes {
-                print("\(registers.name(of: change.index)) \(change.bank) \(hex(change.current)) -> \(hex(change.predicted))")
-            }
-        }
-    }
 }
 
 extension AuthenticodeHashAlgorithm: ExpressibleByArgument {}
-
-private func readImage(_ path: String) throws -> [UInt8] {
-    [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-}
-
-private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

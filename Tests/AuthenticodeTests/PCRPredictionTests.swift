@@ -69,3 +69,70 @@ struct PCRPredictionTests {
         }
     }
 }
+
+/// Kernel command line prediction on real logs. The recorded command lines are copied from what
+/// tpm2_eventlog prints for the logs; the expected register values are SHA-256 chains computed
+/// here from GRUB's and systemd's measurement conventions.
+@Suite("PCR prediction of a new kernel command line", .enabled(if: FileManager.default.fileExists(atPath: PredictionLogs.directory.path)))
+struct CommandLinePredictionTests {
+    /// A log, the PCR its measurer extends, the command line it records, and the bytes the
+    /// measurer hashes for a command line, or nil for an event that does not measure it.
+    struct Case: Sendable, CustomStringConvertible {
+        var name: String
+        var pcr: UInt32
+        var recorded: String
+        var measured: @Sendable (TCGPCREvent2, String) -> [UInt8]?
+        var description: String { name }
+    }
+
+    /// GRUB 2.04 (PCR 8): "grub_cmd: linux PATH ARGS" and "kernel_cmdline: PATH ARGS", hashing
+    /// the text after "grub_cmd: " or "kernel_cmdline: ".
+    static let grub = Case(name: "gce-ubuntu2104-no-secureboot.bin", pcr: 8,
+                           recorded: "root=PARTUUID=6443a6ae-e5e9-4df7-9a06-d1329e50f33c ro console=ttyS0 panic=-1") { event, commandLine in
+        let kernel = "/boot/vmlinuz-5.11.0-1006-gcp"
+        if event.data.starts(with: Array("grub_cmd: linux ".utf8)) { return Array("linux \(kernel) \(commandLine)".utf8) }
+        if event.data.starts(with: Array("kernel_cmdline: ".utf8)) { return Array("\(kernel) \(commandLine)".utf8) }
+        return nil
+    }
+
+    /// systemd-boot and systemd-stub (PCR 12): the command line as UTF-16LE with its NUL.
+    static let systemd = Case(name: "tpm2-tools-sd-boot-fedora37.bin", pcr: 12, recorded: " console=ttyS0 console=tty0 efi=debug ") { event, commandLine in
+        guard event.eventType == .ipl else { return nil }
+        return (commandLine + "\0").utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+    }
+
+    static func log(_ name: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: PredictionLogs.directory.appendingPathComponent(name)))
+    }
+
+    @Test("the recorded command line rebuilds the log byte for byte", arguments: [grub, systemd])
+    func recorded(_ test: Case) throws {
+        let bytes = try Self.log(test.name)
+        let prediction = try PCRPrediction(log: try EventLog(bytes: bytes), replacing: [], commandLine: test.recorded)
+        #expect(prediction.predictedLog.encoded() == bytes)
+        #expect(prediction.changes.isEmpty)
+    }
+
+    @Test("a new command line changes only its PCR, to the SHA-256 chain of the measurer's convention", arguments: [grub, systemd])
+    func changed(_ test: Case) throws {
+        let newLine = "root=/dev/vda2 ro quiet lockdown=integrity"
+        let log = try EventLog(bytes: try Self.log(test.name))
+        let prediction = try PCRPrediction(log: log, replacing: [], commandLine: newLine)
+        var expected = [UInt8](repeating: 0, count: 32)
+        for event in log.events where event.pcrIndex == test.pcr && event.eventType != .noAction {
+            let measured = test.measured(event, newLine)
+            let digest = try #require(measured.flatMap { TPMAlgorithm.sha256.hash($0) } ?? event.digest(.sha256))
+            expected = try #require(TPMAlgorithm.sha256.hash(expected + digest))
+        }
+        #expect(prediction.changedRegisters == [test.pcr])
+        #expect(prediction.predicted[.sha256, test.pcr] == expected)
+    }
+
+    @Test("a log without a command line event refuses --cmdline")
+    func noCommandLine() throws {
+        let log = try EventLog(bytes: try Self.log("laptop-glinux-no-secureboot.bin"))
+        #expect(throws: PCRPredictionError.noCommandLineEvents) {
+            try PCRPrediction(log: log, replacing: [], commandLine: "quiet")
+        }
+    }
+}

@@ -41,6 +41,8 @@ enum TestData {
         var algorithms: [String] = []
         var padding: (count: Int, byte: UInt8)?
         var notableRecords = ""
+        /// The "Machine / OS" line.
+        var machine = ""
         /// Per bank: registers listed as matching, as not replayable, and as untouched reset values.
         var matching: [String: [UInt32]] = [:]
         var notReplayable: [String: [UInt32]] = [:]
@@ -69,6 +71,8 @@ enum TestData {
                     if let count = Int(words[7]), let byte = UInt8(words[10].dropFirst(2), radix: 16) {
                         fact.padding = (count, byte)
                     }
+                } else if line.hasPrefix("- Machine / OS: ") {
+                    fact.machine = line
                 } else if line.hasPrefix("- Notable records: ") {
                     fact.notableRecords = line
                 } else if line.hasPrefix("  - "), let colon = line.firstIndex(of: ":") {

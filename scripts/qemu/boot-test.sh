@@ -5,7 +5,7 @@
 # protocol, data channel passed with CMD_SET_DATAFD) or, for comparison, Debian's swtpm.
 # Asserts that our PCRs (read with tpm2_pcrread over the mssim port while the guest is up)
 # replay from the event log in every bank, that swtpm ends up with the same PCRs, that PCR 7
-# follows secure boot and that PCR 4 follows the kernel as `cvm pe predict` predicts.
+# follows secure boot and that PCR 4 follows the kernel as `cvm pcr predict` predicts.
 # Event logs and PCR values are kept in artifacts/qemu-boot/. See scripts/qemu/README.md.
 #
 # Environment: CVM (the cvm binary, default .build/debug/cvm), QEMU_BOOT_KERNEL (default the
@@ -253,15 +253,14 @@ differs() {
   done < <(awk -v p="$3" '$2 == p { print $1, $3 }' "$1")
 }
 
-# predicted LOG IMAGE BOOT: `cvm pe predict` on the event log of boot LOG, with IMAGE (as QEMU
+# predicted LOG IMAGE BOOT: `cvm pcr predict` on the event log of boot LOG, with IMAGE (as QEMU
 # hands it to OVMF) as the boot application, gives the PCR 4 of boot BOOT in every bank.
 predicted() {
   as_loaded "$2" "$work/loaded.efi"
-  "$cvm" pe predict "$artifacts/$1.eventlog" "$work/loaded.efi" | tee "$artifacts/$3.predicted.txt"
-  local prediction
-  prediction=$(awk '$1 == "PCR" && $2 == 4 { print $3, 4, $6 }' "$artifacts/$3.predicted.txt")
-  [[ -n $prediction ]] || prediction=$(awk '$2 == 4' "$artifacts/$1.pcrs.txt")
-  diff <(sort <<<"$prediction") <(awk '$2 == 4' "$artifacts/$3.pcrs.txt")
+  "$cvm" pcr predict "$artifacts/$1.eventlog" --image "$work/loaded.efi" | tee "$artifacts/$3.predicted.txt"
+  # Table rows: | PCR 4 | bank | current | predicted | changed |
+  diff <(awk -F' *[|] *' '$2 == "PCR 4" { print $3, 4, $5 }' "$artifacts/$3.predicted.txt" | sort) \
+    <(awk '$2 == 4' "$artifacts/$3.pcrs.txt" | sort)
 }
 
 started=$SECONDS
@@ -283,9 +282,9 @@ check "PCR 7 differs without secure boot" \
   differs "$artifacts/cvm-secboot.pcrs.txt" "$artifacts/cvm-nosecboot.pcrs.txt" 7
 check "PCR 4 differs with the other kernel" \
   differs "$artifacts/cvm-nosecboot.pcrs.txt" "$artifacts/cvm-nosecboot-other-kernel.pcrs.txt" 4
-check "cvm pe predict: the kernel as QEMU loads it keeps PCR 4 (OVMF measured that image)" \
+check "cvm pcr predict: the kernel as QEMU loads it keeps PCR 4 (OVMF measured that image)" \
   predicted cvm-nosecboot "$kernel" cvm-nosecboot
-check "cvm pe predict gives the other kernel's PCR 4 from the first boot's log" \
+check "cvm pcr predict gives the other kernel's PCR 4 from the first boot's log" \
   predicted cvm-nosecboot "$other_kernel" cvm-nosecboot-other-kernel
 
 echo "boot-test: 4 boots in $((SECONDS - started)) s; artifacts in $artifacts"
