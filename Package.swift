@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "TPMClient", dependencies: ["TPM2", "VirtualTPM"]),
         .target(name: "TPMFuzzing", dependencies: ["TPM2", "VirtualTPM", "TPMClient"]),
         .target(name: "EventLog", dependencies: [crypto, x509, asn1]),
-        .target(name: "SEVSNP", dependencies: [crypto, cryptoExtras, x509, asn1]),
+        .target(name: "SEVSNP", dependencies: ["CLibCrypto", crypto, cryptoExtras, x509, asn1]),
         .target(name: "Authenticode", dependencies: ["EventLog", crypto, x509, asn1]),
         .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
         .target(name: "DiskEncryption", dependencies: [crypto, cryptoExtras]),

@@ -30,6 +30,16 @@ public struct AMDCertificate: Sendable, Hashable {
     private let tbsBytes: ArraySlice<UInt8>
     private let signatureBytes: [UInt8]
 
+    /// Every other property is decoded from the DER, so it alone is the certificate's identity
+    /// (and comparing bytes is far cheaper than comparing parsed keys).
+    public static func == (lhs: AMDCertificate, rhs: AMDCertificate) -> Bool {
+        lhs.derBytes == rhs.derBytes
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        self.derBytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
     /// Decodes a DER certificate; `role` names it in errors ("VCEK", "ASK", …).
     public init(derEncoded der: some Collection<UInt8>, role: String = "certificate") throws(SNPError) {
         let der = Array(der)

@@ -277,7 +277,7 @@ public struct SNPSignature: Sendable, Hashable {
         writer.zeros(368)
     }
 
-    /// R || S as 48-byte big-endian integers: the raw form swift-crypto's P-384 API takes.
+    /// R || S as 48-byte big-endian integers.
     public var rawBigEndian: [UInt8] {
         self.r.reversed() + self.s.reversed()
     }

@@ -42,7 +42,8 @@ public struct SNPVerifier: Sendable {
         }
         let intermediate = try self.intermediate(above: endorsement, presented: certificates.intermediate)
         try endorsement.requireSigned(by: intermediate)
-        return VerifiedChain(endorsement: endorsement, intermediate: intermediate, anchor: try self.anchor(above: intermediate))
+        return VerifiedChain(endorsement: endorsement, intermediate: intermediate, anchor: try self.anchor(above: intermediate),
+                             signingKey: try ReportSigningKey(endorsement))
     }
 
     /// The per-report part of ``verify(_:certificates:at:product:)`` under a chain whose
@@ -51,7 +52,7 @@ public struct SNPVerifier: Sendable {
         for certificate in [chain.anchor.root, chain.intermediate, chain.endorsement] {
             try certificate.requireValid(at: time)
         }
-        try Self.requireSignature(of: report, by: chain.endorsement)
+        try Self.requireSignature(of: report, by: chain.signingKey)
         let resolvedProduct = try Self.product(of: report, given: product, anchor: chain.anchor)
         let reportedTCB = try report.components(of: report.reportedTCB, product: resolvedProduct)
         let extensions = EndorsementExtensions(chain.endorsement)
@@ -95,13 +96,9 @@ public struct SNPVerifier: Sendable {
         throw .certificateSignatureInvalid(subject: intermediate.commonName, issuer: intermediate.issuer.commonName)
     }
 
-    private static func requireSignature(of report: SNPReport, by endorsement: AMDCertificate) throws(SNPError) {
-        guard let key = P384.Signing.PublicKey(endorsement.publicKey) else {
-            throw .endorsementKeyNotP384(subject: endorsement.commonName)
-        }
-        guard let signature = try? P384.Signing.ECDSASignature(rawRepresentation: report.signature.rawBigEndian),
-            key.isValidSignature(signature, for: SHA384.hash(data: report.signedBytes))
-        else {
+    private static func requireSignature(of report: SNPReport, by key: ReportSigningKey) throws(SNPError) {
+        let raw = report.signature.rawBigEndian
+        guard key.isValidSignature(digest: Array(SHA384.hash(data: report.signedBytes)), r: Array(raw.prefix(raw.count / 2)), s: Array(raw.suffix(raw.count / 2))) else {
             throw .reportSignatureInvalid
         }
     }
@@ -122,6 +119,7 @@ struct VerifiedChain: Sendable {
     let endorsement: AMDCertificate
     let intermediate: AMDCertificate
     let anchor: SNPTrustAnchor
+    let signingKey: ReportSigningKey
 }
 
 /// The AMD extensions of a VCEK or VLEK certificate (VCEK Certificate and KDS Interface
