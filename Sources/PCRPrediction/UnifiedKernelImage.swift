@@ -1,0 +1,46 @@
+import Authenticode
+import EventLog
+
+/// systemd-stub's PCR 11 measurements of a unified kernel image (UKI).
+///
+/// systemd-stub measures each UKI section the UKI specification (UAPI.5) defines, except
+/// `.pcrsig`, in the specification's canonical order (not the order of the section table), into
+/// PCR 11 as two EV_IPL events (PFP v1.06 §10.4.1) whose data is the section name in UTF-16 with
+/// its NUL: the first measures the section name in ASCII including its NUL, the second the
+/// section's contents as loaded, `VirtualSize` bytes from its `VirtualAddress` (systemd
+/// documentation, "TPM2 PCR Measurements Made by systemd"; `systemd-measure calculate` computes
+/// the same values).
+enum UnifiedKernelImage {
+    /// The measured sections in canonical order (systemd's `unified_sections`, without `.pcrsig`).
+    static let measuredSections = [".linux", ".osrel", ".cmdline", ".initrd", ".ucode", ".splash", ".dtb",
+                                   ".uname", ".sbat", ".pcrpkey", ".profile", ".hwids"]
+
+    /// The PCR 11 events for `image`, with `template`'s banks and every other field.
+    static func events(for image: PEImage, template: TCGPCREvent2, register: UInt32) throws(PCRPredictionError) -> [TCGPCREvent2] {
+        guard image.sections.contains(where: { $0.name == ".linux" }) else { throw .notAUKI }
+        var events: [TCGPCREvent2] = []
+        for name in measuredSections {
+            let sections = image.sections.filter { $0.name == name }
+            guard let section = sections.first else { continue }
+            guard sections.count == 1 else { throw .repeatedUKISection(name) }
+            var event = template
+            event.pcrIndex = register
+            event.eventType = .ipl
+            event.data = (name + "\0").utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+            event.content = .text(name)
+            event.digests = try template.digests(of: Array((name + "\0").utf8))
+            events.append(event)
+            event.digests = try template.digests(of: loaded(section, of: image))
+            events.append(event)
+        }
+        return events
+    }
+
+    /// The section as the loader maps it: its raw data cut or zero-filled to `VirtualSize`
+    /// (PE/COFF §4, section table).
+    private static func loaded(_ section: PEImage.Section, of image: PEImage) -> [UInt8] {
+        let start = Int(section.pointerToRawData)
+        let raw = image.bytes[start..<start + Int(min(section.sizeOfRawData, section.virtualSize))]
+        return Array(raw) + [UInt8](repeating: 0, count: Int(section.virtualSize) - raw.count)
+    }
+}
