@@ -17,8 +17,6 @@ public enum PCRPredictionError: Error, Sendable, Equatable, CustomStringConverti
     case repeatedUKISection(String)
     /// The image given as a UKI has no `.linux` section, so systemd-stub would not boot it.
     case notAUKI
-    /// UKI prediction needs a TPM log: in a TDX CCEL, PCR 11 shares RTMR[2] with PCRs 8–15.
-    case ukiInTDXLog
 
     public var description: String {
         switch self {
@@ -36,8 +34,6 @@ public enum PCRPredictionError: Error, Sendable, Equatable, CustomStringConverti
             return "The UKI has more than one \(name) section; multi-profile UKIs are not predicted."
         case .notAUKI:
             return "The UKI has no .linux section, so systemd-stub would not boot it."
-        case .ukiInTDXLog:
-            return "UKI prediction needs a TPM log: in a TDX CCEL, PCR 11 shares RTMR[2] with PCRs 8-15."
         }
     }
 }
@@ -81,7 +77,7 @@ public struct PCRPrediction: Sendable {
     /// in log order, by the Authenticode digests of `images`; with `commandLine`, rewrites the
     /// kernel command line events (see `KernelCommandLine`); replaces the digests of GRUB's
     /// measurements of `files` (see `GRUBFiles`); with `uki`, replaces the last boot application's
-    /// digests by the UKI's and its PCR 11 events (any the log has) by the UKI's section
+    /// digests by the UKI's and systemd-stub's PCR 11 events (any the log has) by the UKI's section
     /// measurements (see `UnifiedKernelImage`); then replays both logs. A register the log does
     /// not extend but the prediction does (PCR 11 for a first UKI) is reported from zero.
     public init(
@@ -109,10 +105,10 @@ public struct PCRPrediction: Sendable {
             guard KernelCommandLine.rewrite(&edited, to: commandLine) else { throw .noCommandLineEvents }
         }
         if let uki, let position = positions.last {
-            guard registers == .tpmPCRs else { throw .ukiInTDXLog }
-            let events = try UnifiedKernelImage.events(for: uki, template: edited.events[position], register: 11)
-            let old = edited.events.indices.filter { edited.events[$0].pcrIndex == 11 && edited.events[$0].eventType == .ipl }
-            edited.events.removeAll { $0.pcrIndex == 11 && $0.eventType == .ipl }
+            let register: UInt32 = registers == .tpmPCRs ? 11 : 3
+            let events = try UnifiedKernelImage.events(for: uki, template: edited.events[position], register: register)
+            let old = edited.events.indices.filter { UnifiedKernelImage.isSectionMeasurement(edited.events[$0], register: register) }
+            edited.events.removeAll { UnifiedKernelImage.isSectionMeasurement($0, register: register) }
             edited.events.insert(contentsOf: events, at: old.first ?? position + 1)
             for position in edited.events.indices {
                 edited.events[position].index = position

@@ -9,7 +9,7 @@ import EventLog
 /// its NUL: the first measures the section name in ASCII including its NUL, the second the
 /// section's contents as loaded, `VirtualSize` bytes from its `VirtualAddress` (systemd
 /// documentation, "TPM2 PCR Measurements Made by systemd"; `systemd-measure calculate` computes
-/// the same values).
+/// the same values). In a TDX CCEL, PCR 11 is RTMR[2] (MR index 3), shared with PCRs 8–15.
 enum UnifiedKernelImage {
     /// The measured sections in canonical order (systemd's `unified_sections`, without `.pcrsig`).
     static let measuredSections = [".linux", ".osrel", ".cmdline", ".initrd", ".ucode", ".splash", ".dtb",
@@ -26,7 +26,7 @@ enum UnifiedKernelImage {
             var event = template
             event.pcrIndex = register
             event.eventType = .ipl
-            event.data = (name + "\0").utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+            event.data = description(name)
             event.content = .text(name)
             event.digests = try template.digests(of: Array((name + "\0").utf8))
             events.append(event)
@@ -34,6 +34,16 @@ enum UnifiedKernelImage {
             events.append(event)
         }
         return events
+    }
+
+    /// Whether `event` is one of systemd-stub's section measurements in `register`.
+    static func isSectionMeasurement(_ event: TCGPCREvent2, register: UInt32) -> Bool {
+        event.pcrIndex == register && event.eventType == .ipl && measuredSections.contains { description($0) == event.data }
+    }
+
+    /// The event data: the section name in UTF-16LE with its NUL.
+    private static func description(_ name: String) -> [UInt8] {
+        (name + "\0").utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
     }
 
     /// The section as the loader maps it: its raw data cut or zero-filled to `VirtualSize`

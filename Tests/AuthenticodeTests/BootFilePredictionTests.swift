@@ -137,35 +137,56 @@ struct UKIPredictionTests {
         return line.flatMap { Peer.bytes(hex: String($0.dropFirst("11:\(bank)=".count))) }
     }
 
-    @Test("systemd-boot log: PCR 11 equals systemd-measure's, PCR 4 takes pesign's UKI digest, again after a first UKI")
-    func uki() throws {
+    /// Runs `body` with the section files, the path of the UKI built from them, and the UKI.
+    static func withUKI(_ body: ([(name: String, path: String, address: Int)], String, PEImage) throws -> Void) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cvm-uki-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let sections = try Self.sections(in: directory)
-        let path = try Self.build(sections, in: directory)
-        let uki = try PEImage(bytes: try Peer.bytes(path))
-        let log = try EventLog(bytes: try CommandLinePredictionTests.log("workstation-arch-linux-systemd-boot.bin"))
-        let prediction = try PCRPrediction(log: log, replacing: [], uki: uki)
-        let lastApplication = try #require(log.events.last { $0.eventType == .efiBootServicesApplication })
-        for bank in [TPMAlgorithm.sha1, .sha256] {
-            let expected = try #require(try Self.measured(sections, bank))
-            #expect(prediction.predicted[bank, 11] == expected)
-            var pcr4 = [UInt8](repeating: 0, count: expected.count)
-            for event in log.events where event.pcrIndex == 4 {
-                let logged = event.index == lastApplication.index
-                    ? Peer.bytes(hex: try Peer.pesignDigest(path, bank.description)) : event.digest(bank)
-                let digest = try #require(logged)
-                pcr4 = try #require(bank.hash(pcr4 + digest))
-            }
-            #expect(prediction.predicted[bank, 4] == pcr4)
-        }
-        #expect(prediction.changedRegisters == [4, 11])
-        #expect(prediction.predictedLog.events.filter { $0.pcrIndex == 11 }.count == 2 * sections.count)
+        let sections = try sections(in: directory)
+        let path = try build(sections, in: directory)
+        try body(sections, path, try PEImage(bytes: try Peer.bytes(path)))
+    }
 
-        let again = try PCRPrediction(log: try EventLog(bytes: prediction.predictedLog.encoded()), replacing: [], uki: uki)
-        #expect(again.predicted == prediction.predicted)
-        #expect(again.predictedLog.events.filter { $0.pcrIndex == 11 }.count == 2 * sections.count)
+    @Test("systemd-boot log: PCR 11 equals systemd-measure's, PCR 4 takes pesign's UKI digest, again after a first UKI")
+    func uki() throws {
+        try Self.withUKI { sections, path, uki in
+            let log = try EventLog(bytes: try CommandLinePredictionTests.log("workstation-arch-linux-systemd-boot.bin"))
+            let prediction = try PCRPrediction(log: log, replacing: [], uki: uki)
+            let lastApplication = try #require(log.events.last { $0.eventType == .efiBootServicesApplication })
+            for bank in [TPMAlgorithm.sha1, .sha256] {
+                let expected = try #require(try Self.measured(sections, bank))
+                #expect(prediction.predicted[bank, 11] == expected)
+                var pcr4 = [UInt8](repeating: 0, count: expected.count)
+                for event in log.events where event.pcrIndex == 4 {
+                    let logged = event.index == lastApplication.index
+                        ? Peer.bytes(hex: try Peer.pesignDigest(path, bank.description)) : event.digest(bank)
+                    let digest = try #require(logged)
+                    pcr4 = try #require(bank.hash(pcr4 + digest))
+                }
+                #expect(prediction.predicted[bank, 4] == pcr4)
+            }
+            #expect(prediction.changedRegisters == [4, 11])
+            #expect(prediction.predictedLog.events.filter { $0.pcrIndex == 11 }.count == 2 * sections.count)
+
+            let again = try PCRPrediction(log: try EventLog(bytes: prediction.predictedLog.encoded()), replacing: [], uki: uki)
+            #expect(again.predicted == prediction.predicted)
+            #expect(again.predictedLog.events.filter { $0.pcrIndex == 11 }.count == 2 * sections.count)
+        }
+    }
+
+    /// The Confidential GKE TDX log boots a UKI: its RTMR[2] (MR index 3) holds only systemd-stub's
+    /// twelve section measurements (.linux, .osrel, .cmdline, .initrd, .uname, .sbat; name then
+    /// data: EV_IPL events whose data is the UTF-16 section name), as the log records them.
+    @Test("TDX CCEL booting a UKI: the stub's RTMR[2] events are replaced; RTMR[2] equals systemd-measure's SHA-384 PCR 11")
+    func tdx() throws {
+        try Self.withUKI { sections, _, uki in
+            let log = try EventLog(bytes: try CommandLinePredictionTests.log("gke-tdx-grub-ccel.bin"))
+            #expect(log.events.filter { $0.pcrIndex == 3 }.count == 12)
+            let prediction = try PCRPrediction(log: log, replacing: [], uki: uki, registers: .tdxRTMRs)
+            #expect(prediction.predicted[.sha384, 3] == (try Self.measured(sections, .sha384)))
+            #expect(prediction.changedRegisters == [2, 3])
+            #expect(prediction.predictedLog.events.filter { $0.pcrIndex == 3 }.count == 2 * sections.count)
+        }
     }
 
     @Test("a PE image without UKI sections is refused")
