@@ -10,6 +10,10 @@ import EventLog
 /// section's contents as loaded, `VirtualSize` bytes from its `VirtualAddress` (systemd
 /// documentation, "TPM2 PCR Measurements Made by systemd"; `systemd-measure calculate` computes
 /// the same values). In a TDX CCEL, PCR 11 is RTMR[2] (MR index 3), shared with PCRs 8–15.
+///
+/// The sections are those of current systemd. Older stubs know fewer: systemd 252's (Debian
+/// bookworm) measures none of `.ucode`, `.uname`, `.sbat`, `.profile` and `.hwids`, so a UKI built
+/// on it that carries such a section (its own `.sbat`) boots with another PCR 11.
 enum UnifiedKernelImage {
     /// The measured sections in canonical order (systemd's `unified_sections`, without `.pcrsig`).
     static let measuredSections = [".linux", ".osrel", ".cmdline", ".initrd", ".ucode", ".splash", ".dtb",
