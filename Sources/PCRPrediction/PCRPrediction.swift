@@ -13,7 +13,8 @@ public enum PCRPredictionError: Error, Sendable, Equatable, CustomStringConverti
     case noGRUBCommand(String)
     /// The log has no GRUB file measurement (PCR 9 EV_IPL) of this path.
     case noFileEvent(String)
-    /// The UKI has a measured section more than once (multi-profile UKIs are not predicted).
+    /// The UKI has a measured section more than once: multi-profile UKIs and `.dtbauto` sections
+    /// for several devices, of which systemd-stub measures the ones it selects, are not predicted.
     case repeatedUKISection(String)
     /// The image given as a UKI has no `.linux` section, so systemd-stub would not boot it.
     case notAUKI
@@ -31,7 +32,7 @@ public enum PCRPredictionError: Error, Sendable, Equatable, CustomStringConverti
         case let .noFileEvent(path):
             return "The log has no GRUB file measurement (PCR 9 EV_IPL) of \(path)."
         case let .repeatedUKISection(name):
-            return "The UKI has more than one \(name) section; multi-profile UKIs are not predicted."
+            return "The UKI has more than one \(name) section; multi-profile and multi-devicetree UKIs are not predicted."
         case .notAUKI:
             return "The UKI has no .linux section, so systemd-stub would not boot it."
         }

@@ -12,12 +12,13 @@ import EventLog
 /// the same values). In a TDX CCEL, PCR 11 is RTMR[2] (MR index 3), shared with PCRs 8–15.
 ///
 /// The sections are those of current systemd. Older stubs know fewer: systemd 252's (Debian
-/// bookworm) measures none of `.ucode`, `.uname`, `.sbat`, `.profile` and `.hwids`, so a UKI built
-/// on it that carries such a section (its own `.sbat`) boots with another PCR 11.
+/// bookworm) measures only `.linux`, `.osrel`, `.cmdline`, `.initrd`, `.splash`, `.dtb` and
+/// `.pcrpkey`, so a UKI built on it that carries another of these sections (its own `.sbat`)
+/// boots with another PCR 11.
 enum UnifiedKernelImage {
     /// The measured sections in canonical order (systemd's `unified_sections`, without `.pcrsig`).
     static let measuredSections = [".linux", ".osrel", ".cmdline", ".initrd", ".ucode", ".splash", ".dtb",
-                                   ".uname", ".sbat", ".pcrpkey", ".profile", ".hwids"]
+                                   ".uname", ".sbat", ".pcrpkey", ".profile", ".dtbauto", ".hwids", ".efifw"]
 
     /// The PCR 11 events for `image`, with `template`'s banks and every other field.
     static func events(for image: PEImage, template: TCGPCREvent2, register: UInt32) throws(PCRPredictionError) -> [TCGPCREvent2] {
