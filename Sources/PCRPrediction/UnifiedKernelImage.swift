@@ -11,20 +11,32 @@ import EventLog
 /// documentation, "TPM2 PCR Measurements Made by systemd"; `systemd-measure calculate` computes
 /// the same values). In a TDX CCEL, PCR 11 is RTMR[2] (MR index 3), shared with PCRs 8–15.
 ///
-/// The sections are those of current systemd. Older stubs know fewer: systemd 252's (Debian
-/// bookworm) measures only `.linux`, `.osrel`, `.cmdline`, `.initrd`, `.splash`, `.dtb` and
-/// `.pcrpkey`, so a UKI built on it that carries another of these sections (its own `.sbat`)
-/// boots with another PCR 11.
+/// Which sections are measured depends on the stub. systemd 252's (Debian bookworm) knows only
+/// `.linux`, `.osrel`, `.cmdline`, `.initrd`, `.splash`, `.dtb`, `.pcrsig` and `.pcrpkey`, so a UKI
+/// built on it is not measured for its own `.sbat`; current systemd measures more. The stub's
+/// version is read from its `.sdmagic` section (`#### LoaderInfo: systemd-stub VERSION ####`).
 enum UnifiedKernelImage {
-    /// The measured sections in canonical order (systemd's `unified_sections`, without `.pcrsig`).
+    /// The sections current systemd measures, in canonical order (its `unified_sections`, without `.pcrsig`).
     static let measuredSections = [".linux", ".osrel", ".cmdline", ".initrd", ".ucode", ".splash", ".dtb",
                                    ".uname", ".sbat", ".pcrpkey", ".profile", ".dtbauto", ".hwids", ".efifw"]
+    /// The sections systemd 252 and earlier measure, in canonical order.
+    static let systemd252Sections = [".linux", ".osrel", ".cmdline", ".initrd", ".splash", ".dtb", ".pcrpkey"]
+
+    /// The sections the UKI's stub measures: systemd 252's when `.sdmagic` names systemd-stub 252 or
+    /// earlier, else current systemd's.
+    static func measuredSections(of image: PEImage) -> [String] {
+        guard let magic = image.sections.first(where: { $0.name == ".sdmagic" }) else { return measuredSections }
+        let text = String(decoding: loaded(magic, of: image).prefix { $0 != 0 }, as: UTF8.self)
+        guard let marker = text.range(of: "systemd-stub "),
+              let major = Int(text[marker.upperBound...].prefix { $0.isNumber }), major <= 252 else { return measuredSections }
+        return systemd252Sections
+    }
 
     /// The PCR 11 events for `image`, with `template`'s banks and every other field.
     static func events(for image: PEImage, template: TCGPCREvent2, register: UInt32) throws(PCRPredictionError) -> [TCGPCREvent2] {
         guard image.sections.contains(where: { $0.name == ".linux" }) else { throw .notAUKI }
         var events: [TCGPCREvent2] = []
-        for name in measuredSections {
+        for name in measuredSections(of: image) {
             let sections = image.sections.filter { $0.name == name }
             guard let section = sections.first else { continue }
             guard sections.count == 1 else { throw .repeatedUKISection(name) }

@@ -89,7 +89,8 @@ enum UKITools {
 /// PCR 4 replaces the last boot application's digest by pesign's digest of the UKI.
 ///
 /// Debian's stub carries its own .sbat section, which systemd 252 does not measure and current
-/// systemd does; it is removed so that the UKI holds only sections both versions measure.
+/// systemd does: the UKI keeps it, and a copy whose .sdmagic names a later systemd-stub is expected
+/// to measure it too.
 @Suite("PCR prediction of a new unified kernel image",
        .enabled(if: Peer.available && UKITools.available,
                 Comment(rawValue: Peer.missing + ", " + UKITools.stub + ", systemd-measure and objcopy: apt-get install systemd-boot-efi systemd binutils")))
@@ -112,13 +113,12 @@ struct UKIPredictionTests {
     /// The UKI objcopy builds from the stub and `sections`.
     static func build(_ sections: [(name: String, path: String, address: Int)], in directory: URL) throws -> String {
         let uki = directory.appendingPathComponent("uki.efi").path
-        var arguments = ["--remove-section", ".sbat"]
+        var arguments: [String] = []
         for section in sections {
             arguments += ["--add-section", "\(section.name)=\(section.path)",
                           "--change-section-vma", "\(section.name)=0x\(String(section.address, radix: 16))"]
         }
-        let (output, status) = try Peer.run("objcopy", arguments + [UKITools.stub, uki])
-        #expect(status == 0, "\(output)")
+        try objcopy(arguments + [UKITools.stub, uki])
         return uki
     }
 
@@ -135,6 +135,12 @@ struct UKIPredictionTests {
         process.waitUntilExit()
         let line = output.split(separator: "\n").first { $0.hasPrefix("11:\(bank)=") }
         return line.flatMap { Peer.bytes(hex: String($0.dropFirst("11:\(bank)=".count))) }
+    }
+
+    /// Runs objcopy and expects it to succeed.
+    static func objcopy(_ arguments: [String]) throws {
+        let (output, status) = try Peer.run("objcopy", arguments)
+        #expect(status == 0, "\(output)")
     }
 
     /// Runs `body` with the section files, the path of the UKI built from them, and the UKI.
@@ -189,7 +195,34 @@ struct UKIPredictionTests {
         }
     }
 
-    @Test("a PE image without UKI sections is refused")
+    /// The stub's version string with 252 replaced by 257 (same length), set with objcopy
+    /// --update-section; the expected PCR 11 extends systemd-measure's value (which covers .linux,
+    /// .osrel, .cmdline and .initrd) by the .sbat section that follows them in canonical order,
+    /// dumped by objcopy --dump-section.
+    @Test("a UKI on a later systemd-stub is also measured for its .sbat")
+    func laterStub() throws {
+        try Self.withUKI { sections, path, _ in
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            let magic = directory.appendingPathComponent("sdmagic").path
+            let sbat = directory.appendingPathComponent("sbat").path
+            let later = directory.appendingPathComponent("later.efi").path
+            try Self.objcopy(["--dump-section", ".sdmagic=\(magic)", "--dump-section", ".sbat=\(sbat)", path, directory.appendingPathComponent("dumped.efi").path])
+            let version = String(decoding: try Peer.bytes(magic), as: UTF8.self)
+            #expect(version.contains("systemd-stub 252"))
+            try Data(version.replacingOccurrences(of: "systemd-stub 252", with: "systemd-stub 257").utf8).write(to: URL(fileURLWithPath: magic))
+            try Self.objcopy(["--update-section", ".sdmagic=\(magic)", path, later])
+            let log = try EventLog(bytes: try CommandLinePredictionTests.log("workstation-arch-linux-systemd-boot.bin"))
+            let prediction = try PCRPrediction(log: log, replacing: [], uki: try PEImage(bytes: try Peer.bytes(later)))
+            var expected = try #require(try Self.measured(sections, .sha256))
+            for measured in [Array(".sbat\0".utf8), try Peer.bytes(sbat)] {
+                let digest = try #require(TPMAlgorithm.sha256.hash(measured))
+                expected = try #require(TPMAlgorithm.sha256.hash(expected + digest))
+            }
+            #expect(prediction.predicted[.sha256, 11] == expected)
+        }
+    }
+
+    @Test("a PE image without a .linux section (grub) is refused")
     func notAUKI() throws {
         let log = try EventLog(bytes: try CommandLinePredictionTests.log("workstation-arch-linux-systemd-boot.bin"))
         #expect(throws: PCRPredictionError.notAUKI) {
