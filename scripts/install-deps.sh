@@ -12,6 +12,7 @@ debian_packages=(
   ovmf python3-pip                                     # OVMF images with SEV metadata; pip for the SNP oracle
   qemu-system-x86 busybox-static cpio                  # the measured-boot test: OVMF on our vTPM under QEMU
   cryptsetup-bin python3-cryptography                  # LUKS2 peer; OpenSSL AES-XTS for sector checks
+  systemd-boot-efi systemd binutils                    # UKI stub, systemd-measure and objcopy for PCR 11 prediction
 )
 
 missing=()
