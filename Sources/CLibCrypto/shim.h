@@ -7,5 +7,6 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/crypto.h>

@@ -66,18 +66,6 @@ private struct MACState<H: HashFunction>: ByteAccumulator {
     func result() -> [UInt8] { Array(function.finalize()) }
 }
 
-extension TPMHashAlgorithm {
-    /// Calls `body` with the swift-crypto type of this algorithm.
-    fileprivate func withFunction<R>(_ body: (any HashFunction.Type) -> R) -> R {
-        switch id {
-        case .sha1: body(Insecure.SHA1.self)
-        case .sha256: body(SHA256.self)
-        case .sha384: body(SHA384.self)
-        default: body(SHA512.self)
-        }
-    }
-}
-
 /// An incremental hash over one of the TPM hash algorithms.
 public struct TPMHasher: Sendable {
     private var state: any ByteAccumulator
@@ -85,8 +73,13 @@ public struct TPMHasher: Sendable {
 
     public init(_ algorithm: TPMHashAlgorithm) {
         self.algorithm = algorithm
-        func make<H: HashFunction>(_: H.Type) -> any ByteAccumulator { HashState<H>() }
-        state = algorithm.withFunction { make($0) }
+        // Concrete types in each branch, so no generic metadata is looked up at run time.
+        switch algorithm.id {
+        case .sha1: state = HashState<Insecure.SHA1>()
+        case .sha256: state = HashState<SHA256>()
+        case .sha384: state = HashState<SHA384>()
+        default: state = HashState<SHA512>()
+        }
     }
 
     public mutating func update(_ bytes: some DataProtocol) { state.add(bytes) }
@@ -99,8 +92,12 @@ public struct TPMHMAC: Sendable {
 
     public init(_ algorithm: TPMHashAlgorithm, key: [UInt8]) {
         let key = SymmetricKey(data: key)
-        func make<H: HashFunction>(_: H.Type) -> any ByteAccumulator { MACState<H>(function: HMAC<H>(key: key)) }
-        state = algorithm.withFunction { make($0) }
+        switch algorithm.id {
+        case .sha1: state = MACState<Insecure.SHA1>(function: HMAC(key: key))
+        case .sha256: state = MACState<SHA256>(function: HMAC(key: key))
+        case .sha384: state = MACState<SHA384>(function: HMAC(key: key))
+        default: state = MACState<SHA512>(function: HMAC(key: key))
+        }
     }
 
     public mutating func update(_ bytes: some DataProtocol) { state.add(bytes) }

@@ -1,5 +1,4 @@
 import CLibCrypto
-import Crypto
 import TPM2
 
 /// An ECC key on a NIST prime curve, with the operations the TPM needs: ECDSA over a given
@@ -129,12 +128,15 @@ protocol RandomBytes {
     mutating func next(_ count: Int) -> [UInt8]
 }
 
-/// A cryptographic RNG: BoringSSL's, through swift-crypto (seeded from the operating system,
-/// without a system call per request).
+/// A cryptographic RNG: OpenSSL's DRBG (seeded and reseeded from the operating system, without
+/// a system call per request; nonces are drawn for every session use).
 struct SystemRandom: RandomBytes {
     mutating func next(_ count: Int) -> [UInt8] {
-        guard count > 0 else { return [] }
-        return SymmetricKey(size: SymmetricKeySize(bitCount: count * 8)).withUnsafeBytes { Array($0) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        guard count > 0 else { return bytes }
+        let ok = bytes.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(count)) }
+        precondition(ok == 1, "OpenSSL's random generator failed")
+        return bytes
     }
 
     static func bytes(_ count: Int) -> [UInt8] {

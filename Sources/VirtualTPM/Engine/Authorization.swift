@@ -26,6 +26,13 @@ struct RPHashCache {
     }
 }
 
+/// One TPMS_AUTH_RESPONSE of a response's authorization area (Part 2 §10.13.4).
+struct AuthResponse {
+    var nonce: [UInt8]
+    var attributes: TPMASession
+    var hmac: [UInt8]
+}
+
 /// An entity's authorization data: authValue and authPolicy (Part 1 §19.2).
 struct EntityAuth {
     var authValue: [UInt8]
@@ -392,17 +399,17 @@ extension TPMEngine {
     }
 
     /// TPMS_AUTH_RESPONSE entries (Part 2 §10.13.4), with the response HMACs of Part 1 §19.6.6.
-    func responseAuthorizations(processing: SessionProcessing, rpHashes: RPHashCache) -> [(nonce: [UInt8], attributes: TPMASession, hmac: [UInt8])] {
+    func responseAuthorizations(processing: SessionProcessing, rpHashes: RPHashCache) -> [AuthResponse] {
         rollNonces(processing)
         defer { noncesRolled = false }
-        var result: [(nonce: [UInt8], attributes: TPMASession, hmac: [UInt8])] = []
+        var result: [AuthResponse] = []
         for (i, input) in processing.sessions.enumerated() {
             if input.handle == .password {
-                result.append(([], input.attributes.intersection(.continueSession), []))
+                result.append(AuthResponse(nonce: [], attributes: input.attributes.intersection(.continueSession), hmac: []))
                 continue
             }
             guard var session = sessions[input.handle.rawValue] else {
-                result.append(([], input.attributes, []))
+                result.append(AuthResponse(nonce: [], attributes: input.attributes, hmac: []))
                 continue
             }
             var hmac: [UInt8] = []
@@ -415,7 +422,7 @@ extension TPMEngine {
                     hmac = session.authHash.hmac(key: key, rpHashes.rpHash(session.authHash), session.nonceTPM, input.nonceCaller, [input.attributes.rawValue])
                 }
             }
-            result.append((session.nonceTPM, input.attributes, hmac))
+            result.append(AuthResponse(nonce: session.nonceTPM, attributes: input.attributes, hmac: hmac))
             if input.attributes.contains(.continueSession) {
                 if session.kind == .policy { session.resetPolicy() }
                 sessions[input.handle.rawValue] = session
