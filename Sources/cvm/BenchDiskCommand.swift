@@ -40,7 +40,8 @@ struct BenchDisk: ParsableCommand {
     }
 
     func run() throws {
-        print("cvm bench disk: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(BenchPeer.version(of: "cryptsetup")); \(BenchPeer.version(of: "openssl"))")
+        let openssl = Self.run(["openssl", "version"]).output.split(separator: "\n").first.map(String.init) ?? "openssl"
+        print("cvm bench disk: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(BenchPeer.version(of: "cryptsetup")); \(openssl)")
         print("")
         print("| AES-XTS, 512-bit key | encrypt (MiB/s) | decrypt (MiB/s) |")
         print("|---|---:|---:|")
