@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "SEVSNP", dependencies: [crypto, cryptoExtras, x509, asn1]),
         .target(name: "Authenticode", dependencies: ["EventLog", crypto, x509, asn1]),
         .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
-        .target(name: "DiskEncryption", dependencies: [crypto, cryptoExtras]),
+        .target(name: "DiskEncryption", dependencies: ["CLibCrypto", crypto, cryptoExtras]),
         .target(name: "DiskEncryptionTPM", dependencies: ["DiskEncryption", "TPM2", "TPMClient", crypto]),
         .executableTarget(
             name: "cvm",
