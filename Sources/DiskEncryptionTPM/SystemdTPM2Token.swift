@@ -15,8 +15,11 @@ import TPMClient
 /// - `tpm2-policy-hash`: lowercase hex of the sealed object's authPolicy;
 /// - `tpm2-pin`: `false` (no PolicyAuthValue).
 ///
-/// `tpm2_srk` (systemd ≥ 255: the `Esys_TR_Serialize` record of a persistent SRK at 0x81000001)
-/// is not written: the SRK here is transient, re-created from its template at every unlock.
+/// - `tpm2_srk` (systemd ≥ 255): base64 of the `Esys_TR_Serialize` record of the SRK made
+///   persistent at 0x81000001; systemd loads the blob under that handle. Without it systemd
+///   re-creates a primary from its legacy template (no noDA), a different key, so enrollment
+///   persists the SRK and writes the field. Unlocking here re-creates the SRK from its template
+///   instead, which gives the same key without relying on the persistent copy.
 /// `cvmkit-pcr-values` is this implementation's own field, ignored by systemd: the SHA-256 value
 /// of each selected PCR at seal time, keyed by index as a decimal string, hex encoded. From it the
 /// PCRs that changed since sealing are named (see ``changedPCRs(current:)``).
@@ -31,14 +34,17 @@ public struct SystemdTPM2Token: Sendable, Equatable {
     public var sealed: TPMCreatedObject
     /// PolicyPCR over `pcrs` (TPM 2.0 Part 3 §23.7), the sealed object's authPolicy.
     public var policyHash: [UInt8]
+    /// The `tpm2_srk` record, when the token has one.
+    public var srk: [UInt8]?
     /// The PCR values the policy was computed from, when the token records them.
     public var pcrValues: [Int: [UInt8]]?
 
-    public init(keyslot: Int, pcrs: [Int], sealed: TPMCreatedObject, policyHash: [UInt8], pcrValues: [Int: [UInt8]]?) {
+    public init(keyslot: Int, pcrs: [Int], sealed: TPMCreatedObject, policyHash: [UInt8], srk: [UInt8]?, pcrValues: [Int: [UInt8]]?) {
         self.keyslot = keyslot
         self.pcrs = pcrs
         self.sealed = sealed
         self.policyHash = policyHash
+        self.srk = srk
         self.pcrValues = pcrValues
     }
 
@@ -90,6 +96,7 @@ public struct SystemdTPM2Token: Sendable, Equatable {
             "tpm2-policy-hash": .string(Self.hex(policyHash)),
             "tpm2-pin": .bool(false),
         ]
+        if let srk { properties["tpm2_srk"] = .string(Data(srk).base64EncodedString()) }
         if let pcrValues {
             properties[Self.pcrValuesField] = .object(Dictionary(uniqueKeysWithValues: pcrValues.map { (String($0.key), .string(Self.hex($0.value))) }))
         }
@@ -115,6 +122,11 @@ public struct SystemdTPM2Token: Sendable, Equatable {
         guard let policyText = Self.single(properties["tpm2-policy-hash"]), let policyHash = Self.bytes(hex: policyText) else {
             throw .invalidToken("tpm2-policy-hash is not hex")
         }
+        var srk: [UInt8]?
+        if let value = properties["tpm2_srk"] {
+            guard case .string(let text) = value, let record = Data(base64Encoded: text) else { throw .invalidToken("tpm2_srk is not base64") }
+            srk = Array(record)
+        }
         var values: [Int: [UInt8]]?
         if case .object(let recorded)? = properties[Self.pcrValuesField] {
             values = try Dictionary(uniqueKeysWithValues: recorded.map { entry throws(TPM2TokenError) in
@@ -133,7 +145,7 @@ public struct SystemdTPM2Token: Sendable, Equatable {
         } catch {
             throw .invalidToken("tpm2-blob: \(error)")
         }
-        self.init(keyslot: keyslot, pcrs: pcrs.sorted(), sealed: sealed, policyHash: policyHash, pcrValues: values)
+        self.init(keyslot: keyslot, pcrs: pcrs.sorted(), sealed: sealed, policyHash: policyHash, srk: srk, pcrValues: values)
     }
 
     /// A string, or the only string of an array (systemd ≥ 256 writes `tpm2-blob` and

@@ -31,7 +31,7 @@ extension TPM2Client {
     /// P-256 SRK template of the TCG TPM v2.0 Provisioning Guidance §7.5.1 (EK Credential Profile
     /// template L-2 with userWithAuth and noDA, no authPolicy). The primary seed makes it the same
     /// key every time, so it is created for each operation and flushed after.
-    func withStorageRootKey<T>(_ body: (TPMHandle) throws(TPM2TokenError) -> T) throws(TPM2TokenError) -> T {
+    func withStorageRootKey<T>(_ body: (TPMLoadedObject) throws(TPM2TokenError) -> T) throws(TPM2TokenError) -> T {
         let srk: TPMLoadedObject
         do {
             srk = try createPrimary(hierarchy: .owner, template: .eccStorageParent)
@@ -39,26 +39,56 @@ extension TPM2Client {
             throw .tpm(error)
         }
         defer { try? flushContext(srk.handle) }
-        return try body(srk.handle)
+        return try body(srk)
+    }
+
+    /// systemd's shared SRK handle, `TPM2_SRK_HANDLE` (TCG TPM v2.0 Provisioning Guidance §7.8).
+    static let sharedSRKHandle = TPMHandle(0x8100_0001)
+
+    /// Makes `srk` persistent at 0x81000001 (TPM2_EvictControl, Part 3 §28.5) unless that handle
+    /// already holds it, as systemd-cryptenroll ≥ 255 does, and returns the token's `tpm2_srk`:
+    /// the `Esys_TR_Serialize` record of an ESYS key resource, TPM_HANDLE ‖ TPM2B_NAME ‖
+    /// UINT32 1 (IESYSC_KEY_RSRC) ‖ TPM2B_PUBLIC.
+    func persist(_ srk: TPMLoadedObject) throws(TPM2TokenError) -> [UInt8] {
+        if let existing = try? readPublic(Self.sharedSRKHandle) {
+            guard constantTimeEqual(existing.name, srk.name) else {
+                throw .invalidArgument("persistent handle 0x81000001 holds a key other than the ECC P-256 SRK")
+            }
+        } else {
+            do {
+                try evictControl(object: srk.handle, persistentHandle: Self.sharedSRKHandle)
+            } catch {
+                throw .tpm(error)
+            }
+        }
+        var record = TPMWriter()
+        record.write(Self.sharedSRKHandle)
+        record.sized(srk.name)
+        record.u32(1)
+        srk.publicArea.marshalSized(into: &record)
+        return record.bytes
     }
 
     /// Seals 32 random bytes to the current values of `pcrs`: the PolicyPCR digest is computed
     /// offline from the values read (Part 3 §23.7) and becomes the authPolicy of a sealed data
-    /// object (Part 2 §12.2.3.3, no userWithAuth) created under the SRK (Part 3 §12.1).
+    /// object (Part 2 §12.2.3.3, no userWithAuth) created under the SRK (Part 3 §12.1), which is
+    /// then made persistent for systemd.
     func seal(pcrs requested: [Int], keyslot: Int) throws(TPM2TokenError) -> SealedSecret {
         let pcrs = Array(Set(requested)).sorted()
         guard !pcrs.isEmpty, pcrs.allSatisfy({ (0..<24).contains($0) }) else { throw .invalidArgument("PCRs must be 0...23: \(requested)") }
         let values = try sha256Values(of: pcrs)
         let policy = try SystemdTPM2Token.policy(pcrs: pcrs, values: values)
         let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
-        let sealed = try withStorageRootKey { srk throws(TPM2TokenError) in
+        let (sealed, srkRecord) = try withStorageRootKey { srk throws(TPM2TokenError) in
+            let sealed: TPMCreatedObject
             do throws(TPMClientError) {
-                return try create(parent: srk, template: .sealedData(policy: policy), sensitive: TPMSSensitiveCreate(data: secret))
+                sealed = try create(parent: srk.handle, template: .sealedData(policy: policy), sensitive: TPMSSensitiveCreate(data: secret))
             } catch {
                 throw .tpm(error)
             }
+            return (sealed, try persist(srk))
         }
-        let token = SystemdTPM2Token(keyslot: keyslot, pcrs: pcrs, sealed: sealed, policyHash: policy, pcrValues: values)
+        let token = SystemdTPM2Token(keyslot: keyslot, pcrs: pcrs, sealed: sealed, policyHash: policy, srk: srkRecord, pcrValues: values)
         return SealedSecret(secret: secret, token: token)
     }
 
@@ -72,7 +102,7 @@ extension TPM2Client {
         }
         return try withStorageRootKey { srk throws(TPM2TokenError) in
             do throws(TPMClientError) {
-                let item = try load(parent: srk, token.sealed)
+                let item = try load(parent: srk.handle, token.sealed)
                 defer { try? flushContext(item.handle) }
                 let session = try startAuthSession(type: .policy)
                 defer { try? flushContext(session.handle) }

@@ -106,6 +106,23 @@ struct TPM2TokenTests {
         #expect(Array(blob[policyStart..<policyStart + 2]) == [0x00, 0x20])
         #expect(Tools.hex(Array(blob[policyStart + 2..<policyStart + 34])) == token["tpm2-policy-hash"] as? String)
 
+        // tpm2_srk: Esys_TR_Serialize of the SRK persisted at 0x81000001: handle ‖ TPM2B_NAME
+        // (SHA-256 nameAlg ‖ SHA-256 of TPMT_PUBLIC, Part 1 §16) ‖ UINT32 1 ‖ TPM2B_PUBLIC, the public
+        // area being what TPM2_ReadPublic returns for 0x81000001.
+        let srkText = try #require(token["tpm2_srk"] as? String)
+        let srk = Array(try #require(Data(base64Encoded: srkText)))
+        let persisted = try tpm.client.readPublic(TPMHandle(0x8100_0001))
+        var publicArea = TPMWriter()
+        persisted.publicArea.marshal(into: &publicArea)
+        let name: [UInt8] = [0x00, 0x0B] + Array(SHA256.hash(data: publicArea.bytes))
+        let expectedSRK: [UInt8] = [0x81, 0x00, 0x00, 0x01, 0x00, 0x22] + name + [0, 0, 0, 1]
+            + [UInt8(publicArea.bytes.count >> 8), UInt8(publicArea.bytes.count & 0xFF)] + publicArea.bytes
+        #expect(persisted.name == name)
+        #expect(srk == expectedSRK)
+        // The SRK template (Provisioning Guidance §7.5.1): ECC (0x0023), SHA-256, attributes
+        // fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|noDA|restricted|decrypt (0x00030472).
+        #expect(Array(publicArea.bytes.prefix(8)) == [0x00, 0x23, 0x00, 0x0B, 0x00, 0x03, 0x04, 0x72])
+
         let reopened = try LUKS2Volume(path: path)
         let unlocked = try reopened.unlockTPM2(client: tpm.client)
         #expect(unlocked.keyslot == keyslot)
