@@ -12,7 +12,7 @@ struct BenchDisk: ParsableCommand {
         abstract: "AES-XTS throughput and keyslot unlock time: CVMKit beside cryptsetup and openssl.",
         discussion: "Build in release mode first (swift build -c release). Throughput is one thread, 4 KiB sectors, 512-bit keys.")
 
-    @Option(help: "Seconds per throughput measurement.")
+    @Option(help: "Seconds per throughput measurement (each is repeated in 3 alternating rounds).")
     var seconds: Double = 3
 
     @Option(help: "PBKDF2-SHA256 iterations of the PBKDF2 keyslot.")
@@ -30,6 +30,7 @@ struct BenchDisk: ParsableCommand {
     @Option(help: "Unlocks timed per tool and keyslot (the median is shown).")
     var repeats: Int = 3
 
+    static let rounds = 3
     static let sectorSize = 4096
     static let bufferSize = 1 << 20
     static let mebibyte = Double(1 << 20)
@@ -43,13 +44,32 @@ struct BenchDisk: ParsableCommand {
         let openssl = Self.run(["openssl", "version"]).output.split(separator: "\n").first.map(String.init) ?? "openssl"
         print("cvm bench disk: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(BenchPeer.version(of: "cryptsetup")); \(openssl)")
         print("")
-        print("| AES-XTS, 512-bit key | encrypt (MiB/s) | decrypt (MiB/s) |")
+        print("| AES-XTS, 512-bit key (median of \(Self.rounds) alternating rounds) | encrypt (MiB/s) | decrypt (MiB/s) |")
         print("|---|---:|---:|")
-        let (encrypt, decrypt) = try cvmkitThroughput()
-        print(String(format: "| CVMKit AESXTS, 4 KiB sectors, 1 MiB buffers | %.0f | %.0f |", encrypt, decrypt))
+        let runs: [() throws -> Double?] = [
+            { try cvmkitThroughput(encrypting: true) }, { try cvmkitThroughput(encrypting: false) },
+            { opensslThroughput(["-bytes", "4096"]) }, { opensslThroughput(["-bytes", "4096", "-decrypt"]) }, { opensslThroughput([]) },
+        ]
+        // Rounds alternate between the implementations so that a change in the load of this
+        // shared machine affects all alike.
+        var samples = [[Double]](repeating: [], count: runs.count)
+        for _ in 0..<Self.rounds {
+            for (index, run) in runs.enumerated() {
+                if let rate = try run() { samples[index].append(rate) }
+            }
+        }
+        let medians = samples.map { $0.isEmpty ? nil : $0.sorted()[$0.count / 2] }
+        func cell(_ value: Double?) -> String { value.map { String(format: "%.0f", $0) } ?? "unavailable" }
+        func ratio(_ ours: Double?, _ theirs: Double?) -> String {
+            guard let ours, let theirs else { return "–" }
+            return String(format: "%.0f%%", 100 * ours / theirs)
+        }
+        let window = "-seconds \(Int(seconds.rounded(.up)))"
+        print("| CVMKit AESXTS, 4 KiB sectors, 1 MiB buffers | \(cell(medians[0])) | \(cell(medians[1])) |")
+        print("| openssl speed -evp aes-256-xts \(window) -bytes 4096 [-decrypt] | \(cell(medians[2])) | \(cell(medians[3])) |")
+        print("| openssl speed -evp aes-256-xts \(window), 16 KiB column | \(cell(medians[4])) | – |")
         print("| cryptsetup benchmark --cipher aes-xts-plain64 --key-size 512 | \(cryptsetupThroughput()) |")
-        print("| openssl speed -evp aes-256-xts -seconds \(Int(seconds.rounded(.up))), 16 KiB blocks | \(opensslThroughput()) | – |")
-        print("| openssl speed -evp aes-256-xts -seconds \(Int(seconds.rounded(.up))) -bytes 4096 | \(opensslThroughput(["-bytes", "4096"])) | – |")
+        print("| CVMKit / openssl at 4 KiB | \(ratio(medians[0], medians[2])) | \(ratio(medians[1], medians[3])) |")
         print("")
         print("| keyslot unlock (same volume) | cryptsetup open --test-passphrase (ms) | CVMKit unlock (ms) |")
         print("|---|---:|---:|")
@@ -66,20 +86,19 @@ struct BenchDisk: ParsableCommand {
     }
 
     /// MiB/s of ``AESXTS`` over 1 MiB of 4 KiB sectors with dm-crypt's sector numbering.
-    func cvmkitThroughput() throws -> (encrypt: Double, decrypt: Double) {
+    func cvmkitThroughput(encrypting: Bool) throws -> Double {
         let cipher = try AESXTS(key: SymmetricKey(size: .init(bitCount: 512)))
         var buffer = (0..<Self.bufferSize).map { _ in UInt8.random(in: 0...255) }
         var sector: UInt64 = 0
         let unitStep = UInt64(Self.sectorSize / 512)
-        let encrypt = try Self.rate(seconds: seconds, bytes: Self.bufferSize) {
-            try cipher.encrypt(&buffer, unitSize: Self.sectorSize, firstUnit: sector, unitStep: unitStep)
+        return try Self.rate(seconds: seconds, bytes: Self.bufferSize) {
+            if encrypting {
+                try cipher.encrypt(&buffer, unitSize: Self.sectorSize, firstUnit: sector, unitStep: unitStep)
+            } else {
+                try cipher.decrypt(&buffer, unitSize: Self.sectorSize, firstUnit: sector, unitStep: unitStep)
+            }
             sector &+= UInt64(Self.bufferSize / Self.sectorSize) * unitStep
         }
-        let decrypt = try Self.rate(seconds: seconds, bytes: Self.bufferSize) {
-            try cipher.decrypt(&buffer, unitSize: Self.sectorSize, firstUnit: sector, unitStep: unitStep)
-            sector &+= UInt64(Self.bufferSize / Self.sectorSize) * unitStep
-        }
-        return (encrypt, decrypt)
     }
 
     /// Runs `body` once to warm up, then for `seconds`; returns MiB/s of `bytes` per call.
@@ -116,13 +135,13 @@ struct BenchDisk: ParsableCommand {
     }
 
     /// The last (largest block) column of `openssl speed -evp aes-256-xts` (1000s of bytes per
-    /// second) in MiB/s.
-    func opensslThroughput(_ extra: [String] = []) -> String {
+    /// second) in MiB/s, or nil when openssl does not run.
+    func opensslThroughput(_ extra: [String]) -> Double? {
         let (status, output) = Self.run(["openssl", "speed", "-evp", "aes-256-xts", "-seconds", String(Int(seconds.rounded(.up)))] + extra)
         guard status == 0, let line = output.split(separator: "\n").last(where: { $0.hasPrefix("AES-256-XTS") }),
             let last = line.split(separator: " ").last, let thousands = Double(last.dropLast())
-        else { return "unavailable (exit \(status))" }
-        return String(format: "%.0f", thousands * 1000 / Self.mebibyte)
+        else { return nil }
+        return thousands * 1000 / Self.mebibyte
     }
 
     /// Median milliseconds of `cryptsetup open --test-passphrase` and of CVMKit's unlock on a
