@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Authenticode", targets: ["Authenticode"]),
         .library(name: "PCRPrediction", targets: ["PCRPrediction"]),
         .library(name: "DiskEncryption", targets: ["DiskEncryption"]),
+        .library(name: "DiskEncryptionTPM", targets: ["DiskEncryptionTPM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -41,11 +42,12 @@ let package = Package(
         .target(name: "SEVSNP", dependencies: ["CLibCrypto", crypto, cryptoExtras, x509, asn1]),
         .target(name: "Authenticode", dependencies: ["EventLog", crypto, x509, asn1]),
         .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
-        .target(name: "DiskEncryption", dependencies: [crypto, cryptoExtras]),
+        .target(name: "DiskEncryption", dependencies: ["CLibCrypto", crypto, cryptoExtras]),
+        .target(name: "DiskEncryptionTPM", dependencies: ["DiskEncryption", "TPM2", "TPMClient", crypto]),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,7 +55,7 @@ let package = Package(
         .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPMFuzzing", "TPM2", crypto, logging]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
-        .testTarget(name: "DiskEncryptionTests", dependencies: ["DiskEncryption", crypto]),
+        .testTarget(name: "DiskEncryptionTests", dependencies: ["DiskEncryption", "DiskEncryptionTPM", "TPM2", "TPMClient", "VirtualTPM", crypto]),
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
     ]
 )

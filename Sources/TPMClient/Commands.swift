@@ -27,6 +27,11 @@ public struct TPMLoadedObject: Sendable, Hashable {
 public struct TPMCreatedObject: Sendable, Hashable {
     public var privateBlob: [UInt8]
     public var publicArea: TPMTPublic
+
+    public init(privateBlob: [UInt8], publicArea: TPMTPublic) {
+        self.privateBlob = privateBlob
+        self.publicArea = publicArea
+    }
 }
 
 /// The PCR values TPM2_PCR_Read returns (Part 3 §22.4): the update counter, the selection

@@ -2,7 +2,7 @@ import Crypto
 import DiskEncryption
 import Testing
 
-/// BLAKE2b and Argon2 against their RFC test vectors; AES-XTS against OpenSSL.
+/// BLAKE2b and Argon2 against their RFC test vectors; AES-XTS against IEEE 1619 and OpenSSL.
 @Suite("Primitives")
 struct PrimitiveTests {
     @Test("BLAKE2b-512 of \"abc\" is the RFC 7693 Appendix A value")
@@ -35,6 +35,14 @@ struct PrimitiveTests {
             variant: variant, password: Self.rfc9106Password, salt: Self.rfc9106Salt, secret: Self.rfc9106Secret,
             associatedData: Self.rfc9106AssociatedData, iterations: 3, memory: 32, parallelism: 4, tagLength: 32)
         #expect(Tools.hex(computed) == tag)
+    }
+
+    @Test("AES-XTS matches IEEE Std 1619 Annex B vector 2 (XTS-AES-128, 32-byte data unit)")
+    func xtsIEEEVector() throws {
+        let key = [UInt8](repeating: 0x11, count: 16) + [UInt8](repeating: 0x22, count: 16)
+        var data = [UInt8](repeating: 0x44, count: 32)
+        try AESXTS(key: SymmetricKey(data: key)).encrypt(&data, unitSize: 32, firstUnit: 0x33_3333_3333)
+        #expect(Tools.hex(data) == "c454185e6a16936e39334038acef838bfb186fff7480adc4289382ecd6d394f0")
     }
 
     @Test("AES-XTS over 512- and 4096-byte data units equals OpenSSL AES-XTS (via python3-cryptography)", arguments: [(64, 512), (64, 4096), (32, 512)])

@@ -1,0 +1,175 @@
+import DiskEncryption
+import Foundation
+import TPM2
+import TPMClient
+
+/// A LUKS2 token (LUKS2 On-Disk Format §3.4) of type `systemd-tpm2`, in the JSON layout
+/// `systemd-cryptenroll --tpm2-device=` writes (systemd `src/shared/tpm2-util.c`,
+/// `tpm2_make_luks2_json`, and `tpm2_parse_luks2_json` for the reading side):
+///
+/// - `keyslots`: the one keyslot whose passphrase is the base64 of the sealed secret;
+/// - `tpm2-blob`: base64 of TPM2B_PRIVATE ‖ TPM2B_PUBLIC of the sealed data object, each
+///   marshaled with its UINT16 size (TPM 2.0 Part 2 §12.3.7, §12.2.5), as `Tss2_MU_*_Marshal` does;
+/// - `tpm2-pcrs`: the PCR indices of the PolicyPCR, as JSON numbers;
+/// - `tpm2-pcr-bank`: `"sha256"`; `tpm2-primary-alg`: `"ecc"`;
+/// - `tpm2-policy-hash`: lowercase hex of the sealed object's authPolicy;
+/// - `tpm2-pin`: `false` (no PolicyAuthValue).
+///
+/// - `tpm2_srk` (systemd ≥ 255): base64 of the `Esys_TR_Serialize` record of the SRK made
+///   persistent at 0x81000001; systemd loads the blob under that handle. Without it systemd
+///   re-creates a primary from its legacy template (no noDA), a different key, so enrollment
+///   persists the SRK and writes the field. Unlocking here re-creates the SRK from its template
+///   instead, which gives the same key without relying on the persistent copy.
+/// `cvmkit-pcr-values` is this implementation's own field, ignored by systemd: the SHA-256 value
+/// of each selected PCR at seal time, keyed by index as a decimal string, hex encoded. From it the
+/// PCRs that changed since sealing are named (see ``changedPCRs(current:)``).
+public struct SystemdTPM2Token: Sendable, Equatable {
+    public static let type = "systemd-tpm2"
+    static let pcrValuesField = "cvmkit-pcr-values"
+
+    public var keyslot: Int
+    /// Ascending PCR indices of the SHA-256 bank the secret is sealed to.
+    public var pcrs: [Int]
+    /// The sealed data object: its wrapped sensitive area and its public area.
+    public var sealed: TPMCreatedObject
+    /// PolicyPCR over `pcrs` (TPM 2.0 Part 3 §23.7), the sealed object's authPolicy.
+    public var policyHash: [UInt8]
+    /// The `tpm2_srk` record, when the token has one.
+    public var srk: [UInt8]?
+    /// The PCR values the policy was computed from, when the token records them.
+    public var pcrValues: [Int: [UInt8]]?
+
+    public init(keyslot: Int, pcrs: [Int], sealed: TPMCreatedObject, policyHash: [UInt8], srk: [UInt8]?, pcrValues: [Int: [UInt8]]?) {
+        self.keyslot = keyslot
+        self.pcrs = pcrs
+        self.sealed = sealed
+        self.policyHash = policyHash
+        self.srk = srk
+        self.pcrValues = pcrValues
+    }
+
+    /// The PolicyPCR selection of `pcrs` in the SHA-256 bank, with the 3-byte bitmap systemd uses.
+    public static func selection(_ pcrs: [Int]) -> TPMLPCRSelection {
+        TPMLPCRSelection([TPMSPCRSelection(hash: TPMHashAlgorithm.sha256.id, indices: pcrs)])
+    }
+
+    /// The policy digest of PolicyPCR over `pcrs` holding `values` (Part 3 §23.7:
+    /// pcrDigest = SHA-256 of the values in ascending index order).
+    public static func policy(pcrs: [Int], values: [Int: [UInt8]]) throws(TPM2TokenError) -> [UInt8] {
+        let ordered = try pcrs.map { pcr throws(TPM2TokenError) in
+            guard let value = values[pcr], value.count == TPMHashAlgorithm.sha256.digestSize else {
+                throw .invalidToken("no SHA-256 value for PCR \(pcr)")
+            }
+            return value
+        }
+        var policy = PolicyDigest(.sha256)
+        policy.policyPCR(selection: selection(pcrs), values: ordered)
+        return policy.digest
+    }
+
+    /// The PCRs among `pcrs` whose `current` value differs from the recorded one. Throws when the
+    /// token records no values, or values that do not give `policyHash`.
+    public func changedPCRs(current: [Int: [UInt8]]) throws(TPM2TokenError) -> [Int] {
+        guard let pcrValues else { throw .policyRefused(pcrs: pcrs) }
+        guard constantTimeEqual(try Self.policy(pcrs: pcrs, values: pcrValues), policyHash) else {
+            throw .invalidToken("\(Self.pcrValuesField) do not give tpm2-policy-hash")
+        }
+        return pcrs.filter { pcr in !constantTimeEqual(current[pcr] ?? [], pcrValues[pcr] ?? []) }
+    }
+
+    // MARK: JSON
+
+    /// TPM2B_PRIVATE ‖ TPM2B_PUBLIC.
+    public var blob: [UInt8] {
+        var writer = TPMWriter()
+        writer.sized(sealed.privateBlob)
+        sealed.publicArea.marshalSized(into: &writer)
+        return writer.bytes
+    }
+
+    public var luks2Token: LUKS2Token {
+        var properties: [String: JSONValue] = [
+            "tpm2-blob": .string(Data(blob).base64EncodedString()),
+            "tpm2-pcrs": .array(pcrs.map { .integer(Int64($0)) }),
+            "tpm2-pcr-bank": .string("sha256"),
+            "tpm2-primary-alg": .string("ecc"),
+            "tpm2-policy-hash": .string(Self.hex(policyHash)),
+            "tpm2-pin": .bool(false),
+        ]
+        if let srk { properties["tpm2_srk"] = .string(Data(srk).base64EncodedString()) }
+        if let pcrValues {
+            properties[Self.pcrValuesField] = .object(Dictionary(uniqueKeysWithValues: pcrValues.map { (String($0.key), .string(Self.hex($0.value))) }))
+        }
+        return LUKS2Token(type: Self.type, keyslots: [String(keyslot)], properties: properties)
+    }
+
+    /// Parses a `systemd-tpm2` token, refusing the variants this implementation cannot unseal.
+    public init(_ token: LUKS2Token) throws(TPM2TokenError) {
+        guard token.type == Self.type else { throw .invalidToken("type \(token.type)") }
+        guard token.keyslots.count == 1, let keyslot = Int(token.keyslots[0]) else { throw .invalidToken("keyslots \(token.keyslots)") }
+        let properties = token.properties
+        guard case .array(let pcrArray)? = properties["tpm2-pcrs"] else { throw .invalidToken("no tpm2-pcrs") }
+        let pcrs = try pcrArray.map { value throws(TPM2TokenError) in
+            guard case .integer(let pcr) = value, (0..<24).contains(pcr) else { throw .invalidToken("tpm2-pcrs entry \(value)") }
+            return Int(pcr)
+        }
+        guard properties["tpm2-pcr-bank"] == .string("sha256") else { throw .invalidToken("PCR bank other than sha256") }
+        guard properties["tpm2-primary-alg"] == .string("ecc") else { throw .invalidToken("primary algorithm other than ecc") }
+        guard properties["tpm2-pin"] == nil || properties["tpm2-pin"] == .bool(false) else { throw .invalidToken("PIN-protected tokens are not supported") }
+        if case .array(let signed)? = properties["tpm2_pubkey_pcrs"], !signed.isEmpty { throw .invalidToken("signed PCR policies are not supported") }
+        if properties["tpm2_pcrlock"] == .bool(true) { throw .invalidToken("pcrlock policies are not supported") }
+        guard let blobText = Self.single(properties["tpm2-blob"]), let blob = Data(base64Encoded: blobText) else { throw .invalidToken("tpm2-blob is not base64") }
+        guard let policyText = Self.single(properties["tpm2-policy-hash"]), let policyHash = Self.bytes(hex: policyText) else {
+            throw .invalidToken("tpm2-policy-hash is not hex")
+        }
+        var srk: [UInt8]?
+        if let value = properties["tpm2_srk"] {
+            guard case .string(let text) = value, let record = Data(base64Encoded: text) else { throw .invalidToken("tpm2_srk is not base64") }
+            srk = Array(record)
+        }
+        var values: [Int: [UInt8]]?
+        if case .object(let recorded)? = properties[Self.pcrValuesField] {
+            values = try Dictionary(uniqueKeysWithValues: recorded.map { entry throws(TPM2TokenError) in
+                guard let pcr = Int(entry.key), case .string(let text) = entry.value, let value = Self.bytes(hex: text) else {
+                    throw .invalidToken("\(Self.pcrValuesField) entry \(entry.key)")
+                }
+                return (pcr, value)
+            })
+        }
+        var reader = TPMReader(Array(blob))
+        let sealed: TPMCreatedObject
+        do {
+            let privateBlob = try reader.sized("TPM2B_PRIVATE", maximum: TPMLimits.maxPrivate)
+            sealed = TPMCreatedObject(privateBlob: privateBlob, publicArea: try TPMTPublic.sized(from: &reader))
+            try reader.expectEnd()
+        } catch {
+            throw .invalidToken("tpm2-blob: \(error)")
+        }
+        self.init(keyslot: keyslot, pcrs: pcrs.sorted(), sealed: sealed, policyHash: policyHash, srk: srk, pcrValues: values)
+    }
+
+    /// A string, or the only string of an array (systemd ≥ 256 writes `tpm2-blob` and
+    /// `tpm2-policy-hash` as arrays when a secret is sharded over several TPMs).
+    private static func single(_ value: JSONValue?) -> String? {
+        switch value {
+        case .string(let text)?: text
+        case .array(let items)? where items.count == 1: single(items[0])
+        default: nil
+        }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func bytes(hex: String) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        return bytes
+    }
+}

@@ -1,0 +1,201 @@
+import Crypto
+import DiskEncryption
+import Foundation
+import TPM2
+import TPMClient
+
+/// A secret sealed to PCR values and the token describing it, before a keyslot holds it.
+struct SealedSecret {
+    var secret: [UInt8]
+    var token: SystemdTPM2Token
+}
+
+extension TPM2Client {
+    /// The SHA-256 bank values of `pcrs`, read one PCR per TPM2_PCR_Read (Part 3 §22.4).
+    public func sha256Values(of pcrs: [Int]) throws(TPM2TokenError) -> [Int: [UInt8]] {
+        var values: [Int: [UInt8]] = [:]
+        for pcr in pcrs {
+            let result: TPMPCRReadResult
+            do {
+                result = try pcrRead(SystemdTPM2Token.selection([pcr]))
+            } catch {
+                throw .tpm(error)
+            }
+            guard result.digests.count == 1 else { throw .invalidArgument("the TPM has no SHA-256 PCR \(pcr)") }
+            values[pcr] = result.digests[0]
+        }
+        return values
+    }
+
+    /// The storage root key: TPM2_CreatePrimary (Part 3 §24.1) in the owner hierarchy with the ECC
+    /// P-256 SRK template of the TCG TPM v2.0 Provisioning Guidance §7.5.1 (EK Credential Profile
+    /// template L-2 with userWithAuth and noDA, no authPolicy). The primary seed makes it the same
+    /// key every time, so it is created for each operation and flushed after.
+    func withStorageRootKey<T>(_ body: (TPMLoadedObject) throws(TPM2TokenError) -> T) throws(TPM2TokenError) -> T {
+        let srk: TPMLoadedObject
+        do {
+            srk = try createPrimary(hierarchy: .owner, template: .eccStorageParent)
+        } catch {
+            throw .tpm(error)
+        }
+        defer { try? flushContext(srk.handle) }
+        return try body(srk)
+    }
+
+    /// systemd's shared SRK handle, `TPM2_SRK_HANDLE` (TCG TPM v2.0 Provisioning Guidance §7.8).
+    static let sharedSRKHandle = TPMHandle(0x8100_0001)
+
+    /// Makes `srk` persistent at 0x81000001 (TPM2_EvictControl, Part 3 §28.5) unless that handle
+    /// already holds it, as systemd-cryptenroll ≥ 255 does, and returns the token's `tpm2_srk`:
+    /// the `Esys_TR_Serialize` record of an ESYS key resource, TPM_HANDLE ‖ TPM2B_NAME ‖
+    /// UINT32 1 (IESYSC_KEY_RSRC) ‖ TPM2B_PUBLIC.
+    func persist(_ srk: TPMLoadedObject) throws(TPM2TokenError) -> [UInt8] {
+        if let existing = try? readPublic(Self.sharedSRKHandle) {
+            guard constantTimeEqual(existing.name, srk.name) else {
+                throw .invalidArgument("persistent handle 0x81000001 holds a key other than the ECC P-256 SRK")
+            }
+        } else {
+            do {
+                try evictControl(object: srk.handle, persistentHandle: Self.sharedSRKHandle)
+            } catch {
+                throw .tpm(error)
+            }
+        }
+        var record = TPMWriter()
+        record.write(Self.sharedSRKHandle)
+        record.sized(srk.name)
+        record.u32(1)
+        srk.publicArea.marshalSized(into: &record)
+        return record.bytes
+    }
+
+    /// Seals 32 random bytes to the current values of `pcrs`: the PolicyPCR digest is computed
+    /// offline from the values read (Part 3 §23.7) and becomes the authPolicy of a sealed data
+    /// object (Part 2 §12.2.3.3, no userWithAuth) created under the SRK (Part 3 §12.1), which is
+    /// then made persistent for systemd.
+    func seal(pcrs requested: [Int], keyslot: Int) throws(TPM2TokenError) -> SealedSecret {
+        let pcrs = Array(Set(requested)).sorted()
+        guard !pcrs.isEmpty, pcrs.allSatisfy({ (0..<24).contains($0) }) else { throw .invalidArgument("PCRs must be 0...23: \(requested)") }
+        let values = try sha256Values(of: pcrs)
+        let policy = try SystemdTPM2Token.policy(pcrs: pcrs, values: values)
+        let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+        let (sealed, srkRecord) = try withStorageRootKey { srk throws(TPM2TokenError) in
+            let sealed: TPMCreatedObject
+            do throws(TPMClientError) {
+                sealed = try create(parent: srk.handle, template: .sealedData(policy: policy), sensitive: TPMSSensitiveCreate(data: secret))
+            } catch {
+                throw .tpm(error)
+            }
+            return (sealed, try persist(srk))
+        }
+        let token = SystemdTPM2Token(keyslot: keyslot, pcrs: pcrs, sealed: sealed, policyHash: policy, srk: srkRecord, pcrValues: values)
+        return SealedSecret(secret: secret, token: token)
+    }
+
+    /// Unseals the token's secret: TPM2_Load under the SRK (Part 3 §12.2), a policy session
+    /// (§11.1), TPM2_PolicyPCR over the token's PCRs (§23.7) and TPM2_Unseal (§12.7). PCRs whose
+    /// values differ from those recorded in the token are named before the TPM is asked.
+    public func unseal(_ token: SystemdTPM2Token) throws(TPM2TokenError) -> [UInt8] {
+        if token.pcrValues != nil {
+            let changed = try token.changedPCRs(current: try sha256Values(of: token.pcrs))
+            guard changed.isEmpty else { throw .pcrMismatch(changed) }
+        }
+        return try withStorageRootKey { srk throws(TPM2TokenError) in
+            do throws(TPMClientError) {
+                let item = try load(parent: srk.handle, token.sealed)
+                defer { try? flushContext(item.handle) }
+                let session = try startAuthSession(type: .policy)
+                defer { try? flushContext(session.handle) }
+                try policyPCR(session: session.handle, selection: SystemdTPM2Token.selection(token.pcrs))
+                return try unseal(item.handle, auth: .policy(session.handle))
+            } catch where error.responseCode?.base == .policyFail {
+                if token.pcrValues != nil, let changed = try? token.changedPCRs(current: try sha256Values(of: token.pcrs)), !changed.isEmpty {
+                    throw .pcrMismatch(changed)
+                }
+                throw .policyRefused(pcrs: token.pcrs)
+            } catch {
+                throw .tpm(error)
+            }
+        }
+    }
+}
+
+extension LUKS2Volume {
+    /// The keyslot passphrase of a TPM2 token: the base64 text of the unsealed secret, as
+    /// systemd-cryptenroll and systemd-cryptsetup use it (so either can open the other's keyslot).
+    static func tpm2Passphrase(_ secret: [UInt8]) -> [UInt8] {
+        Array(Data(secret).base64EncodedString().utf8)
+    }
+
+    /// The KDF of a TPM2 keyslot: the passphrase has 256 bits of entropy, so systemd-cryptenroll
+    /// sets cryptsetup's minimal PBKDF (PBKDF2-SHA512, 1000 iterations) and so does this.
+    static let tpm2KeyslotKDF = LUKS2KDFParameters.pbkdf2(iterations: 1000, hash: "sha512")
+
+    /// Seals a random secret to `pcrs` in `client`'s TPM, adds a keyslot for it holding
+    /// `volumeKey`, and stores a `systemd-tpm2` token naming that keyslot. Returns both ids.
+    @discardableResult
+    public mutating func enrollTPM2(client: TPM2Client, pcrs: [Int], volumeKey: SymmetricKey) throws(TPM2TokenError) -> (keyslot: Int, token: Int) {
+        guard let keyslot = (0..<LUKS2Metadata.maximumKeyslots).first(where: { header.metadata.keyslots[String($0)] == nil }) else {
+            throw .luks(.noFreeKeyslot)
+        }
+        var sealed = try client.seal(pcrs: pcrs, keyslot: keyslot)
+        var passphrase = Self.tpm2Passphrase(sealed.secret)
+        defer {
+            sealed.secret.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            passphrase.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+        do {
+            try addKeyslot(passphrase: passphrase, volumeKey: volumeKey, kdf: Self.tpm2KeyslotKDF, id: keyslot)
+            return (keyslot, try addToken(sealed.token.luks2Token))
+        } catch {
+            throw .luks(error)
+        }
+    }
+
+    /// Formats `path` with a random volume key whose only keyslot is sealed to `pcrs` in
+    /// `client`'s TPM: without that TPM in that PCR state the data is unrecoverable.
+    public static func formatTPM2(
+        path: String, client: TPM2Client, pcrs: [Int], options: FormatOptions = FormatOptions()
+    ) throws(TPM2TokenError) -> (volume: LUKS2Volume, volumeKey: SymmetricKey) {
+        var sealed = try client.seal(pcrs: pcrs, keyslot: 0)
+        var passphrase = tpm2Passphrase(sealed.secret)
+        defer {
+            sealed.secret.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            passphrase.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+        var formatOptions = options
+        formatOptions.kdf = tpm2KeyslotKDF
+        do {
+            var (volume, volumeKey) = try format(path: path, passphrase: passphrase, options: formatOptions)
+            try volume.addToken(sealed.token.luks2Token)
+            return (volume, volumeKey)
+        } catch {
+            throw .luks(error)
+        }
+    }
+
+    /// The `systemd-tpm2` tokens of the volume, by token id.
+    public func tpm2Tokens() throws(TPM2TokenError) -> [(id: Int, token: SystemdTPM2Token)] {
+        try header.metadata.tokens
+            .filter { $0.value.type == SystemdTPM2Token.type }
+            .sorted { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }
+            .map { entry throws(TPM2TokenError) in (Int(entry.key) ?? 0, try SystemdTPM2Token(entry.value)) }
+    }
+
+    /// Recovers the volume key through the first `systemd-tpm2` token (or token `id`): unseals its
+    /// secret in `client`'s TPM and opens the keyslot it names with it.
+    public func unlockTPM2(client: TPM2Client, token id: Int? = nil) throws(TPM2TokenError) -> Unlocked {
+        guard let token = try tpm2Tokens().first(where: { id == nil || $0.id == id })?.token else { throw .noToken }
+        var secret = try client.unseal(token)
+        var passphrase = Self.tpm2Passphrase(secret)
+        defer {
+            secret.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            passphrase.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+        do {
+            return try unlock(passphrase: passphrase, keyslot: token.keyslot)
+        } catch {
+            throw .luks(error)
+        }
+    }
+}
