@@ -30,11 +30,23 @@ public struct TPMHashAlgorithm: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { id.description }
 
-    /// H(parts[0] || parts[1] || ...).
-    public func hash(_ parts: [UInt8]...) -> [UInt8] {
-        var hasher = TPMHasher(self)
-        for part in parts { hasher.update(part) }
-        return hasher.finalize()
+    /// H(parts[0] || parts[1] || ...). Concrete hash types, so that one-shot hashes (a PCR
+    /// extend, a name) allocate nothing beyond the result.
+    public func hash(_ parts: [UInt8]...) -> [UInt8] { hash(parts: parts) }
+
+    /// H(parts[0] || parts[1] || ...) for a list built at run time.
+    public func hash(parts: [[UInt8]]) -> [UInt8] {
+        func digest<H: HashFunction>(_ function: H) -> [UInt8] {
+            var function = function
+            for part in parts { function.update(data: part) }
+            return Array(function.finalize())
+        }
+        switch id {
+        case .sha1: return digest(Insecure.SHA1())
+        case .sha256: return digest(SHA256())
+        case .sha384: return digest(SHA384())
+        default: return digest(SHA512())
+        }
     }
 
     /// HMAC_H(key, parts[0] || parts[1] || ...) (RFC 2104).

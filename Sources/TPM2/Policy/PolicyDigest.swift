@@ -17,10 +17,7 @@ public struct PolicyDigest: Hashable, Sendable {
     }
 
     private mutating func extend(_ parts: [UInt8]...) {
-        var hasher = TPMHasher(hash)
-        hasher.update(digest)
-        for part in parts { hasher.update(part) }
-        digest = hasher.finalize()
+        digest = hash.hash(parts: [digest] + parts)
     }
 
     /// The PolicyUpdate of Part 3 §23.2.3: extend with the command code and `arg2`, then again
@@ -37,9 +34,7 @@ public struct PolicyDigest: Hashable, Sendable {
 
     /// PolicyPCR over given PCR values: pcrDigest is H(values in selection order).
     public mutating func policyPCR(selection: TPMLPCRSelection, values: [[UInt8]]) {
-        var hasher = TPMHasher(hash)
-        for value in values { hasher.update(value) }
-        policyPCR(selection: selection, pcrDigest: hasher.finalize())
+        policyPCR(selection: selection, pcrDigest: hash.hash(parts: values))
     }
 
     /// TPM2_PolicyAuthValue (Part 3 §23.17) and TPM2_PolicyPassword (§23.18) extend the same way.

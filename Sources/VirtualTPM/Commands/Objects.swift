@@ -28,9 +28,7 @@ extension TPMEngine {
     private func writeCreationOutputs(_ ctx: inout CommandContext, object: LoadedObject, inputs: CreationInputs, parentName: [UInt8], parentQN: [UInt8], parentNameAlg: TPMAlgorithmID) {
         let hash = TPMHashAlgorithm(object.publicArea.nameAlg)!
         let (selection, values) = readPCRs(inputs.creationPCR)
-        var pcrHasher = TPMHasher(hash)
-        for value in values { pcrHasher.update(value) }
-        let creationData = TPMSCreationData(pcrSelect: selection, pcrDigest: pcrHasher.finalize(), locality: 1 << min(ctx.locality, 4),
+        let creationData = TPMSCreationData(pcrSelect: selection, pcrDigest: hash.hash(parts: values), locality: 1 << min(ctx.locality, 4),
                                             parentNameAlg: parentNameAlg, parentName: parentName, parentQualifiedName: parentQN,
                                             outsideInfo: inputs.outsideInfo)
         let creationHash = hash.hash(creationData.tpmBytes)

@@ -28,9 +28,7 @@ extension TPMEngine {
         try ctx.finishParameters()
         let (_, values) = readPCRs(selection)
         try withPolicySession(ctx, handle: 0) { session throws(TPMResponseCode) in
-            var hasher = TPMHasher(session.authHash)
-            for value in values { hasher.update(value) }
-            let current = hasher.finalize()
+            let current = session.authHash.hash(parts: values)
             if session.kind == .policy, !pcrDigest.isEmpty, !constantTimeEqual(pcrDigest, current) { throw TPMResponseCode.value.parameter(1) }
             let digest = pcrDigest.isEmpty ? current : pcrDigest
             guard digest.count == session.authHash.digestSize else { throw TPMResponseCode.size.parameter(1) }

@@ -138,10 +138,8 @@ extension TPMEngine {
             digestHash = TPMHashAlgorithm(try signingScheme(key, requested: requested, parameter: 2).hashAlg)!
         }
         let (selected, values) = readPCRs(selection)
-        var hasher = TPMHasher(digestHash)
-        for value in values { hasher.update(value) }
         try attest(&ctx, signHandle: ctx.handles[0], signIndex: 0, qualifyingData: qualifyingData, requested: requested,
-                   attested: .quote(pcrSelect: selected, pcrDigest: hasher.finalize()), schemeParameter: 2)
+                   attested: .quote(pcrSelect: selected, pcrDigest: digestHash.hash(parts: values)), schemeParameter: 2)
     }
 
     /// TPM2_Certify (Part 3 §18.2).

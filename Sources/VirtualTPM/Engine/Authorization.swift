@@ -141,11 +141,7 @@ extension TPMEngine {
         var cpHashes: [TPMAlgorithmID: [UInt8]] = [:]
         func cpHash(_ hash: TPMHashAlgorithm) -> [UInt8] {
             if let cached = cpHashes[hash.id] { return cached }
-            var hasher = TPMHasher(hash)
-            hasher.update(code.tpmBytes)
-            for name in names { hasher.update(name) }
-            hasher.update(parameters)
-            let digest = hasher.finalize()
+            let digest = hash.hash(parts: [code.tpmBytes] + names + [parameters])
             cpHashes[hash.id] = digest
             return digest
         }

@@ -200,7 +200,7 @@ public final class TPMEngine: @unchecked Sendable {
             context.params = TPMReader(try decryptParameter(parameterBytes, session: index, processing: processing))
         }
         context.authSessionHandles = sessionsIn.prefix(spec.authRoles.count).map(\.handle)
-        try spec.run(self)(&context)
+        try spec.run(self, &context)
         var response = context.out.bytes
         if let index = processing.encryptSession, spec.encryptsResponse {
             response = encryptResponseParameter(response, session: index, processing: &processing)

@@ -46,6 +46,7 @@ public final class MSSimServer: @unchecked Sendable {
     }
 
     func serveCommands(_ connection: Connection) {
+        connection.readsAhead = true
         do {
             while true {
                 let raw = try connection.readU32()

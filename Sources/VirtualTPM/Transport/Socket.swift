@@ -162,6 +162,25 @@ package final class Connection: @unchecked Sendable {
     }
 
     package func read(exactly count: Int) throws(VTPMTransportError) -> [UInt8] {
+        guard readsAhead else { return try readUnbuffered(count) }
+        while pending.count - pendingStart < count {
+            if pendingStart > 0 {
+                pending.removeFirst(pendingStart)
+                pendingStart = 0
+            }
+            pending += try readSome(maximum: max(count - pending.count, Self.readAheadSize))
+        }
+        defer {
+            pendingStart += count
+            if pendingStart == pending.count {
+                pending.removeAll(keepingCapacity: true)
+                pendingStart = 0
+            }
+        }
+        return Array(pending[pendingStart..<pendingStart + count])
+    }
+
+    private func readUnbuffered(_ count: Int) throws(VTPMTransportError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
@@ -176,6 +195,15 @@ package final class Connection: @unchecked Sendable {
         }
         return buffer
     }
+
+    /// Set on stream connections that carry nothing but framed requests (the swtpm data
+    /// channel, the mssim command port): each read system call then takes whatever has arrived,
+    /// so a command usually costs one read instead of one per field. Not for the control
+    /// channel, whose messages may carry a file descriptor that must arrive with its bytes.
+    package var readsAhead = false
+    private var pending: [UInt8] = []
+    private var pendingStart = 0
+    static let readAheadSize = 8192
 
     /// Set for clients that write a request in several small pieces without TCP_NODELAY (the
     /// mssim TCTI): acknowledging at once keeps Nagle's algorithm on their side from waiting
@@ -198,6 +226,7 @@ package final class Connection: @unchecked Sendable {
                 if errno == EINTR { continue }
                 throw .socket("read", errno: errno)
             }
+            if acknowledgesEachRead { acknowledgeNow() }
             return Array(buffer.prefix(n))
         }
     }

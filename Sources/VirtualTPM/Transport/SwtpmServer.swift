@@ -48,6 +48,7 @@ public final class SwtpmServer: @unchecked Sendable {
     }
 
     func serveData(_ connection: Connection) {
+        connection.readsAhead = true
         do {
             while true {
                 let header = try connection.read(exactly: 10)
