@@ -196,8 +196,9 @@ extension TPMEngine {
 }
 
 /// Recently derived primary RSA keys. Deriving a primary RSA key means a prime search that is
-/// the same every time for the same seed and template, so the result is kept (a few entries,
-/// least recently used evicted), the way libtpms keeps its RSA key cache.
+/// the same every time for the same seed and template (an EK or SRK is re-created at every
+/// boot and by every tool that needs it), so the result is kept in memory: a few entries,
+/// least recently used evicted. The key includes the seed, so a new seed never hits.
 struct PrimaryKeyCache {
     private var entries: [(key: [UInt8], value: (key: RSAKey, prime: [UInt8]))] = []
     static let capacity = 8
