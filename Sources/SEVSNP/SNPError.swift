@@ -52,6 +52,8 @@ public enum SNPError: Error, Sendable, Equatable, CustomStringConvertible {
     case reportSignatureInvalid
     /// The VCEK/VLEK public key is not an ECDSA P-384 key.
     case endorsementKeyNotP384(subject: String)
+    /// An emulated chain or report could not be generated.
+    case emulationFailed(reason: String)
 
     public var description: String {
         switch self {
@@ -103,6 +105,8 @@ public enum SNPError: Error, Sendable, Equatable, CustomStringConvertible {
             return "The report's ECDSA P-384 signature over bytes 0x000–0x29F does not verify under the endorsement key."
         case .endorsementKeyNotP384(let subject):
             return "The endorsement certificate \(subject) does not carry an ECDSA P-384 public key."
+        case .emulationFailed(let reason):
+            return "The emulated SEV-SNP chain or report could not be generated: \(reason)."
         }
     }
 }
