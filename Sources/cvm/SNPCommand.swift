@@ -50,6 +50,9 @@ struct SNPCommand: ParsableCommand {
         @Option(help: "The VCEK or VLEK certificate (PEM or DER); AMD's embedded ASK and ARK complete the chain.")
         var vcek: String?
 
+        @Option(help: "The certificate table of an extended report (SNP_GET_EXT_REPORT): GUID-tagged VCEK/VLEK, ASK/ASVK and ARK.")
+        var certTable: String?
+
         @Option(help: "Check certificate validity at this ISO 8601 time instead of now, e.g. 2025-06-01T00:00:00Z.")
         var at: String?
 
@@ -60,8 +63,8 @@ struct SNPCommand: ParsableCommand {
         var product: SNPProduct?
 
         func validate() throws {
-            guard (self.certs == nil) != (self.vcek == nil) else {
-                throw ValidationError("Give exactly one of --certs DIR and --vcek FILE.")
+            guard [self.certs, self.vcek, self.certTable].compactMap({ $0 }).count == 1 else {
+                throw ValidationError("Give exactly one of --certs DIR, --vcek FILE and --cert-table FILE.")
             }
             if let at = self.at, ISO8601DateFormatter().date(from: at) == nil {
                 throw ValidationError("--at must be an ISO 8601 time such as 2025-06-01T00:00:00Z.")
@@ -90,6 +93,9 @@ struct SNPCommand: ParsableCommand {
         private func chain() throws -> SNPCertificateChain {
             if let vcek = self.vcek {
                 return SNPCertificateChain(endorsementKey: try AMDCertificate.certificates(derOrPEM: try readFile(vcek)).first)
+            }
+            if let table = self.certTable {
+                return try SNPCertificateTable(bytes: try readFile(table)).chain()
             }
             let directory = URL(fileURLWithPath: self.certs ?? ".")
             let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
