@@ -86,6 +86,41 @@ public struct EmulatedSNPChain: Sendable {
         SNPCertificateChain(endorsementKey: self.vcek, intermediate: self.ask, root: self.ark)
     }
 
+    /// An X.509 v2 CRL (RFC 5280 §5.1) the ARK signs, as KDS serves at `/vcek/v1/{product}/crl`
+    /// (pub. 57230), listing the serial numbers of `revoked` — meaningful for certificates the ARK
+    /// signed, i.e. the ASK. It is dated 2024-01-01 with its next update due at the end of 2049.
+    public func revocationList(revoking revoked: [AMDCertificate]) throws(SNPError) -> AMDRevocationList {
+        do {
+            let date = { (year: Int) in
+                year < 2049 ? try UTCTime(year: year, month: 1, day: 1, hours: 0, minutes: 0, seconds: 0)
+                    : try UTCTime(year: year, month: 12, day: 31, hours: 23, minutes: 59, seconds: 59)
+            }
+            var body = DER.Serializer()
+            try body.appendConstructedNode(identifier: .sequence) { fields in
+                try fields.serialize(1)
+                try EmulatedCertificateWriter.serializeAlgorithm(into: &fields)
+                try fields.serialize(self.ark.subject)
+                try fields.serialize(try date(2024))
+                try fields.serialize(try date(2049))
+                guard !revoked.isEmpty else { return }
+                try fields.appendConstructedNode(identifier: .sequence) { entries in
+                    for certificate in revoked {
+                        try entries.appendConstructedNode(identifier: .sequence) { entry in
+                            try entry.serialize(certificate.serialNumber.bytes)
+                            try entry.serialize(try date(2024))
+                        }
+                    }
+                }
+            }
+            let writer = EmulatedCertificateWriter(issuer: self.ark.subject, issuerKey: self.arkKey)
+            return try AMDRevocationList(derEncoded: try writer.signed(body.serializedBytes))
+        } catch let error as SNPError {
+            throw error
+        } catch {
+            throw .emulationFailed(reason: String(describing: error))
+        }
+    }
+
     /// A subject named like AMD's: the common name plus AMD's organization and address.
     private static func name(_ commonName: String) throws -> DistinguishedName {
         try DistinguishedName {
