@@ -66,6 +66,9 @@ public struct AMDRevocationList: Sendable, Hashable {
         try self.init(derEncoded: document.derBytes)
     }
 
+    /// The issuer's common name, e.g. "ARK-Milan".
+    public var issuerName: String { self.issuer.commonName }
+
     /// Checks that `root` is the list's issuer and that its key verifies the list's signature.
     public func requireSigned(by root: AMDCertificate) throws(SNPError) {
         guard self.issuer == root.subject, AMDSigned.isValid(self.signatureBytes, over: self.tbsBytes, by: root) else {
@@ -108,6 +111,13 @@ private struct TBSCertList {
             }
             if let node = following, node.identifier == .sequence {
                 fields.revoked = Set(try DER.sequence(of: RevokedEntry.self, identifier: .sequence, rootNode: node).map(\.serialNumber))
+                following = nodes.next()
+            }
+            // crlExtensions [0] (CRL number, authority key identifier) carry nothing this check uses.
+            if let node = following {
+                _ = try DER.explicitlyTagged(node, tagNumber: 0, tagClass: .contextSpecific) { inner in
+                    try DER.sequence(of: Certificate.Extension.self, identifier: .sequence, rootNode: inner)
+                }
             }
             return (algorithm, fields)
         }

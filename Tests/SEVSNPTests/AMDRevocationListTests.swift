@@ -83,4 +83,31 @@ struct AMDRevocationListTests {
             }
         }
     }
+
+    @Test("A CRL that openssl ca signs with RSA-PSS, with extensions and two revoked serials, reads as openssl wrote it")
+    func opensslWrittenList() throws {
+        let openssl = URL(fileURLWithPath: "/usr/bin/openssl")
+        try MeasureOracle.withScratchDirectory { directory in
+            let file = { (name: String) in directory.appendingPathComponent(name).path }
+            try "V\t491231235959Z\t\t1234\tunknown\t/CN=a\nR\t491231235959Z\t240101000000Z\t01\tunknown\t/CN=b\nR\t491231235959Z\t240101000000Z\tABCDEF\tunknown\t/CN=c\n"
+                .write(toFile: file("index"), atomically: true, encoding: .utf8)
+            try "01\n".write(toFile: file("crlnumber"), atomically: true, encoding: .utf8)
+            try "[ca]\ndefault_ca=d\n[d]\ndatabase=\(file("index"))\ncrlnumber=\(file("crlnumber"))\ndefault_md=sha384\ndefault_crl_days=30\n"
+                .write(toFile: file("ca.cnf"), atomically: true, encoding: .utf8)
+            let steps = [
+                ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", file("key.pem"), "-out", file("ca.pem"), "-subj", "/CN=ARK-OpenSSL", "-days", "2"],
+                ["ca", "-config", file("ca.cnf"), "-gencrl", "-keyfile", file("key.pem"), "-cert", file("ca.pem"), "-out", file("list.crl"),
+                 "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:48", "-sigopt", "rsa_mgf1_md:sha384"],
+            ]
+            for step in steps {
+                let (status, _, complaint) = try MeasureOracle.execute(openssl, step, in: nil)
+                try #require(status == 0, "openssl \(step[0]) failed: \(complaint)")
+            }
+            let list = try AMDRevocationList(derOrPEM: try Data(contentsOf: URL(fileURLWithPath: file("list.crl"))))
+            #expect(list.issuerName == "ARK-OpenSSL")
+            #expect(list.revokedSerialNumbers == [Certificate.SerialNumber(bytes: [0x01]), Certificate.SerialNumber(bytes: [0x00, 0xAB, 0xCD, 0xEF])])
+            let nextUpdate = try #require(list.nextUpdate)
+            #expect(abs(nextUpdate.timeIntervalSince(list.thisUpdate) - 30 * 86_400) < 2)
+        }
+    }
 }
