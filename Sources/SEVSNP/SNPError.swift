@@ -58,6 +58,10 @@ public enum SNPError: Error, Sendable, Equatable, CustomStringConvertible {
     case revocationListSignatureInvalid(issuer: String, signer: String)
     /// A certificate of the chain is listed as revoked by its issuer's CRL.
     case revoked(subject: String, serialNumber: String, issuer: String)
+    /// A Key Distribution Service request cannot be formed from the given values.
+    case kdsRequestInvalid(reason: String)
+    /// A Key Distribution Service request failed or was answered with an error.
+    case kdsFetchFailed(url: String, reason: String)
     /// An emulated chain or report could not be generated.
     case emulationFailed(reason: String)
 
@@ -117,6 +121,10 @@ public enum SNPError: Error, Sendable, Equatable, CustomStringConvertible {
             return "The certificate revocation list issued by \(issuer) does not verify under the key of \(signer)."
         case .revoked(let subject, let serialNumber, let issuer):
             return "The certificate \(subject) (serial \(serialNumber)) is revoked by the CRL of \(issuer)."
+        case .kdsRequestInvalid(let reason):
+            return "The AMD KDS request cannot be formed: \(reason)."
+        case .kdsFetchFailed(let url, let reason):
+            return "Fetching \(url) from AMD KDS failed: \(reason)."
         case .emulationFailed(let reason):
             return "The emulated SEV-SNP chain or report could not be generated: \(reason)."
         }
