@@ -15,6 +15,8 @@ import _CryptoExtras
 public struct AMDCertificate: Sendable, Hashable {
     /// The DER encoding.
     public let derBytes: [UInt8]
+    /// The serial number; KDS issues every VCEK with serial 0.
+    public let serialNumber: Certificate.SerialNumber
     /// The subject name.
     public let subject: DistinguishedName
     /// The issuer name.
@@ -45,26 +47,10 @@ public struct AMDCertificate: Sendable, Hashable {
         let der = Array(der)
         self.derBytes = der
         do {
-            let parts = try DER.sequence(try DER.parse(der), identifier: .sequence) { nodes in
-                guard let tbs = nodes.next(), let algorithm = nodes.next() else {
-                    throw ASN1Error.invalidASN1Object(reason: "certificate lacks tbsCertificate or signatureAlgorithm")
-                }
-                let (innerAlgorithm, fields) = try TBSFields.parse(tbs)
-                let signature = try ASN1BitString(derEncoded: &nodes)
-                return (tbs: tbs.encodedBytes, innerAlgorithm: innerAlgorithm, algorithm: algorithm.encodedBytes,
-                        fields: fields, signature: signature)
-            }
-            let subjectName = parts.fields.subject.commonName
-            guard parts.innerAlgorithm == parts.algorithm else {
-                throw SNPError.certificateAlgorithmUnsupported(
-                    subject: subjectName, reason: "the signed and the outer signature algorithms differ")
-            }
-            try RSAPSSParameters.requireAMDProfile(parts.algorithm, subject: subjectName)
-            guard parts.signature.paddingBits == 0 else {
-                throw ASN1Error.invalidASN1Object(reason: "signature BIT STRING has padding bits")
-            }
-            self.tbsBytes = parts.tbs
-            self.signatureBytes = Array(parts.signature.bytes)
+            let parts = try AMDSigned.parse(der, name: \TBSFields.subject.commonName, body: TBSFields.parse)
+            self.tbsBytes = parts.body
+            self.signatureBytes = parts.signature
+            self.serialNumber = parts.fields.serialNumber
             self.subject = parts.fields.subject
             self.issuer = parts.fields.issuer
             self.notValidBefore = parts.fields.notValidBefore
@@ -116,17 +102,53 @@ public struct AMDCertificate: Sendable, Hashable {
     /// Checks that `issuer` is named as this certificate's issuer and that its RSA key verifies this
     /// certificate's RSASSA-PSS signature.
     func requireSigned(by issuer: AMDCertificate) throws(SNPError) {
-        let invalid = SNPError.certificateSignatureInvalid(subject: self.commonName, issuer: issuer.commonName)
-        guard self.issuer == issuer.subject, let key = _RSA.Signing.PublicKey(issuer.publicKey) else { throw invalid }
-        let signature = _RSA.Signing.RSASignature(rawRepresentation: self.signatureBytes)
-        guard key.isValidSignature(signature, for: SHA384.hash(data: self.tbsBytes), padding: .PSS) else {
-            throw invalid
+        guard self.issuer == issuer.subject, AMDSigned.isValid(self.signatureBytes, over: self.tbsBytes, by: issuer) else {
+            throw .certificateSignatureInvalid(subject: self.commonName, issuer: issuer.commonName)
         }
+    }
+}
+
+/// The SIGNED{…} shape that X.509 certificates and CRLs share (RFC 5280 §4.1 and §5.1):
+/// SEQUENCE { body, signatureAlgorithm, signatureValue BIT STRING }, signed the way AMD signs
+/// everything KDS serves — RSASSA-PSS, SHA-384, MGF1-SHA-384, 48-byte salt.
+enum AMDSigned {
+    /// Splits `der`, requiring the body's inner signature algorithm (returned by `body` with the
+    /// fields it reads) to equal the outer one and to be AMD's RSASSA-PSS profile. `name` names the
+    /// signed object in errors.
+    static func parse<Fields>(
+        _ der: [UInt8], name: (Fields) -> String, body: (ASN1Node) throws -> (ArraySlice<UInt8>, Fields)
+    ) throws -> (body: ArraySlice<UInt8>, signature: [UInt8], fields: Fields) {
+        let parts = try DER.sequence(try DER.parse(der), identifier: .sequence) { nodes in
+            guard let signed = nodes.next(), let algorithm = nodes.next() else {
+                throw ASN1Error.invalidASN1Object(reason: "the signed body or signatureAlgorithm is missing")
+            }
+            let (innerAlgorithm, fields) = try body(signed)
+            let signature = try ASN1BitString(derEncoded: &nodes)
+            return (body: signed.encodedBytes, innerAlgorithm: innerAlgorithm, algorithm: algorithm.encodedBytes,
+                    fields: fields, signature: signature)
+        }
+        guard parts.innerAlgorithm == parts.algorithm else {
+            throw SNPError.certificateAlgorithmUnsupported(
+                subject: name(parts.fields), reason: "the signed and the outer signature algorithms differ")
+        }
+        try RSAPSSParameters.requireAMDProfile(parts.algorithm, subject: name(parts.fields))
+        guard parts.signature.paddingBits == 0 else {
+            throw ASN1Error.invalidASN1Object(reason: "signature BIT STRING has padding bits")
+        }
+        return (parts.body, Array(parts.signature.bytes), parts.fields)
+    }
+
+    /// Whether `issuer`'s RSA key verifies `signature`, RSASSA-PSS with SHA-384, over `body`.
+    static func isValid(_ signature: [UInt8], over body: ArraySlice<UInt8>, by issuer: AMDCertificate) -> Bool {
+        guard let key = _RSA.Signing.PublicKey(issuer.publicKey) else { return false }
+        return key.isValidSignature(
+            _RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA384.hash(data: body), padding: .PSS)
     }
 }
 
 /// The TBSCertificate fields this library reads (RFC 5280 §4.1).
 private struct TBSFields {
+    var serialNumber: Certificate.SerialNumber
     var issuer: DistinguishedName
     var notValidBefore: Date
     var notValidAfter: Date
@@ -138,12 +160,13 @@ private struct TBSFields {
     static func parse(_ node: ASN1Node) throws -> (ArraySlice<UInt8>, TBSFields) {
         try DER.sequence(node, identifier: .sequence) { nodes in
             _ = try DER.optionalExplicitlyTagged(&nodes, tagNumber: 0, tagClass: .contextSpecific) { try Int(derEncoded: $0) }
-            guard nodes.next() != nil, let algorithm = nodes.next() else {
-                throw ASN1Error.invalidASN1Object(reason: "tbsCertificate lacks serialNumber or signature")
+            let serialNumber = Certificate.SerialNumber(bytes: try ArraySlice<UInt8>(derEncoded: &nodes))
+            guard let algorithm = nodes.next() else {
+                throw ASN1Error.invalidASN1Object(reason: "tbsCertificate lacks signature")
             }
             let issuer = try DistinguishedName(derEncoded: try required(&nodes, "issuer"))
             let (notBefore, notAfter) = try DER.sequence(try required(&nodes, "validity"), identifier: .sequence) { times in
-                (try time(&times), try time(&times))
+                (try readTime(try required(&times, "notBefore")), try readTime(try required(&times, "notAfter")))
             }
             let subject = try DistinguishedName(derEncoded: try required(&nodes, "subject"))
             let publicKey = try Certificate.PublicKey(derEncoded: &nodes)
@@ -156,34 +179,10 @@ private struct TBSFields {
                 extensions = try Certificate.Extensions(list)
             }
             let fields = TBSFields(
-                issuer: issuer, notValidBefore: notBefore, notValidAfter: notAfter, subject: subject,
+                serialNumber: serialNumber, issuer: issuer, notValidBefore: notBefore, notValidAfter: notAfter, subject: subject,
                 publicKey: publicKey, extensions: extensions)
             return (algorithm.encodedBytes, fields)
         }
-    }
-
-    /// Reads a `Time` (UTCTime or GeneralizedTime, RFC 5280 §4.1.2.5) as a UTC date.
-    private static func time(_ nodes: inout ASN1NodeCollection.Iterator) throws -> Date {
-        let node = try required(&nodes, "validity time")
-        let parts: [Int]
-        switch node.identifier {
-        case UTCTime.defaultIdentifier:
-            let time = try UTCTime(derEncoded: node)
-            parts = [time.year, time.month, time.day, time.hours, time.minutes, time.seconds]
-        case GeneralizedTime.defaultIdentifier:
-            let time = try GeneralizedTime(derEncoded: node)
-            parts = [time.year, time.month, time.day, time.hours, time.minutes, time.seconds]
-        default:
-            throw ASN1Error.unexpectedFieldType(node.identifier)
-        }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let components = DateComponents(
-            year: parts[0], month: parts[1], day: parts[2], hour: parts[3], minute: parts[4], second: parts[5])
-        guard let date = calendar.date(from: components) else {
-            throw ASN1Error.invalidASN1Object(reason: "validity time out of range")
-        }
-        return date
     }
 }
 
@@ -235,7 +234,7 @@ private enum RSAPSSParameters {
 }
 
 /// The next node of a SEQUENCE, or an error naming the missing element.
-private func required(_ nodes: inout ASN1NodeCollection.Iterator, _ element: String) throws -> ASN1Node {
+func required(_ nodes: inout ASN1NodeCollection.Iterator, _ element: String) throws -> ASN1Node {
     guard let node = nodes.next() else { throw ASN1Error.invalidASN1Object(reason: "\(element) is missing") }
     return node
 }
@@ -246,4 +245,27 @@ extension DistinguishedName {
         self.lazy.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }
             .flatMap { String($0.value) } ?? self.description
     }
+}
+
+/// Reads a `Time` (UTCTime or GeneralizedTime, RFC 5280 §4.1.2.5) as a UTC date.
+func readTime(_ node: ASN1Node) throws -> Date {
+    let parts: [Int]
+    switch node.identifier {
+    case UTCTime.defaultIdentifier:
+        let time = try UTCTime(derEncoded: node)
+        parts = [time.year, time.month, time.day, time.hours, time.minutes, time.seconds]
+    case GeneralizedTime.defaultIdentifier:
+        let time = try GeneralizedTime(derEncoded: node)
+        parts = [time.year, time.month, time.day, time.hours, time.minutes, time.seconds]
+    default:
+        throw ASN1Error.unexpectedFieldType(node.identifier)
+    }
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC")!
+    let components = DateComponents(
+        year: parts[0], month: parts[1], day: parts[2], hour: parts[3], minute: parts[4], second: parts[5])
+    guard let date = calendar.date(from: components) else {
+        throw ASN1Error.invalidASN1Object(reason: "time out of range")
+    }
+    return date
 }

@@ -52,6 +52,18 @@ public enum SNPError: Error, Sendable, Equatable, CustomStringConvertible {
     case reportSignatureInvalid
     /// The VCEK/VLEK public key is not an ECDSA P-384 key.
     case endorsementKeyNotP384(subject: String)
+    /// A certificate revocation list could not be decoded as DER X.509 v2 CRL.
+    case revocationListMalformed(reason: String)
+    /// A certificate revocation list is not signed by the root it must come from.
+    case revocationListSignatureInvalid(issuer: String, signer: String)
+    /// A certificate of the chain is listed as revoked by its issuer's CRL.
+    case revoked(subject: String, serialNumber: String, issuer: String)
+    /// A Key Distribution Service request cannot be formed from the given values.
+    case kdsRequestInvalid(reason: String)
+    /// A Key Distribution Service request failed or was answered with an error.
+    case kdsFetchFailed(url: String, reason: String)
+    /// An emulated chain or report could not be generated.
+    case emulationFailed(reason: String)
 
     public var description: String {
         switch self {
@@ -103,6 +115,18 @@ public enum SNPError: Error, Sendable, Equatable, CustomStringConvertible {
             return "The report's ECDSA P-384 signature over bytes 0x000–0x29F does not verify under the endorsement key."
         case .endorsementKeyNotP384(let subject):
             return "The endorsement certificate \(subject) does not carry an ECDSA P-384 public key."
+        case .revocationListMalformed(let reason):
+            return "The certificate revocation list is not a valid DER X.509 v2 CRL: \(reason)."
+        case .revocationListSignatureInvalid(let issuer, let signer):
+            return "The certificate revocation list issued by \(issuer) does not verify under the key of \(signer)."
+        case .revoked(let subject, let serialNumber, let issuer):
+            return "The certificate \(subject) (serial \(serialNumber)) is revoked by the CRL of \(issuer)."
+        case .kdsRequestInvalid(let reason):
+            return "The AMD KDS request cannot be formed: \(reason)."
+        case .kdsFetchFailed(let url, let reason):
+            return "Fetching \(url) from AMD KDS failed: \(reason)."
+        case .emulationFailed(let reason):
+            return "The emulated SEV-SNP chain or report could not be generated: \(reason)."
         }
     }
 }

@@ -32,6 +32,19 @@ public struct TCBVersion: Sendable, Hashable, Codable {
         self.rawValue = rawValue
     }
 
+    /// Packs `components` in the given product's layout; the inverse of ``components(for:)``.
+    public init(_ components: TCBComponents, product: SNPProduct) {
+        let bytes: [(index: Int, value: UInt8)]
+        switch product {
+        case .milan, .genoa:
+            bytes = [(0, components.bootloader), (1, components.tee), (6, components.snp), (7, components.microcode)]
+        case .turin:
+            bytes = [(0, components.fmc ?? 0), (1, components.bootloader), (2, components.tee), (3, components.snp),
+                     (7, components.microcode)]
+        }
+        self.rawValue = bytes.reduce(0) { $0 | UInt64($1.value) << (8 * $1.index) }
+    }
+
     /// Decodes the components with the given product's layout: Milan and Genoa keep the boot loader,
     /// TEE, SNP and microcode SPLs in bytes 0, 1, 6 and 7; Turin keeps the FMC, boot loader, TEE and
     /// SNP SPLs in bytes 0–3 and microcode in byte 7.

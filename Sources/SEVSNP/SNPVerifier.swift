@@ -14,10 +14,14 @@ import X509
 public struct SNPVerifier: Sendable {
     /// The roots a chain may end at.
     public let trustedRoots: [SNPTrustAnchor]
+    /// Revocation lists to apply; each applies to chains under the root that issued it.
+    public let revocationLists: [AMDRevocationList]
 
-    /// Creates a verifier trusting `trustedRoots` — by default AMD's genuine roots only.
-    public init(trustedRoots: [SNPTrustAnchor] = SNPTrustAnchor.amd) {
+    /// Creates a verifier trusting `trustedRoots` — by default AMD's genuine roots only — and
+    /// refusing certificates that `revocationLists` (AMD KDS CRLs, pub. 57230) revoke.
+    public init(trustedRoots: [SNPTrustAnchor] = SNPTrustAnchor.amd, revocationLists: [AMDRevocationList] = []) {
         self.trustedRoots = trustedRoots
+        self.revocationLists = revocationLists
     }
 
     /// Verifies a report against its certificates at `time`.
@@ -42,8 +46,21 @@ public struct SNPVerifier: Sendable {
         }
         let intermediate = try self.intermediate(above: endorsement, presented: certificates.intermediate)
         try endorsement.requireSigned(by: intermediate)
-        return VerifiedChain(endorsement: endorsement, intermediate: intermediate, anchor: try self.anchor(above: intermediate),
+        let anchor = try self.anchor(above: intermediate)
+        try self.requireNotRevoked([intermediate, endorsement], under: anchor)
+        return VerifiedChain(endorsement: endorsement, intermediate: intermediate, anchor: anchor,
                              signingKey: try ReportSigningKey(endorsement))
+    }
+
+    /// Applies every revocation list the anchor's root issued: its signature must verify under
+    /// that root, and it must not list any of `certificates` it covers (the ASK or ASVK).
+    private func requireNotRevoked(_ certificates: [AMDCertificate], under anchor: SNPTrustAnchor) throws(SNPError) {
+        for list in self.revocationLists where list.issuer == anchor.root.subject {
+            try list.requireSigned(by: anchor.root)
+            if let revoked = certificates.first(where: list.revokes) {
+                throw .revoked(subject: revoked.commonName, serialNumber: "\(revoked.serialNumber)", issuer: list.issuer.commonName)
+            }
+        }
     }
 
     /// The per-report part of ``verify(_:certificates:at:product:)`` under a chain whose

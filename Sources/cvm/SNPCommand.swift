@@ -50,6 +50,12 @@ struct SNPCommand: ParsableCommand {
         @Option(help: "The VCEK or VLEK certificate (PEM or DER); AMD's embedded ASK and ARK complete the chain.")
         var vcek: String?
 
+        @Option(help: "The certificate table of an extended report (SNP_GET_EXT_REPORT): GUID-tagged VCEK/VLEK, ASK/ASVK and ARK.")
+        var certTable: String?
+
+        @Option(help: "An AMD CRL (DER or PEM, from KDS /vcek/v1/{product}/crl); refuses a revoked ASK or ASVK. Repeatable.")
+        var crl: [String] = []
+
         @Option(help: "Check certificate validity at this ISO 8601 time instead of now, e.g. 2025-06-01T00:00:00Z.")
         var at: String?
 
@@ -60,8 +66,8 @@ struct SNPCommand: ParsableCommand {
         var product: SNPProduct?
 
         func validate() throws {
-            guard (self.certs == nil) != (self.vcek == nil) else {
-                throw ValidationError("Give exactly one of --certs DIR and --vcek FILE.")
+            guard [self.certs, self.vcek, self.certTable].compactMap({ $0 }).count == 1 else {
+                throw ValidationError("Give exactly one of --certs DIR, --vcek FILE and --cert-table FILE.")
             }
             if let at = self.at, ISO8601DateFormatter().date(from: at) == nil {
                 throw ValidationError("--at must be an ISO 8601 time such as 2025-06-01T00:00:00Z.")
@@ -72,11 +78,16 @@ struct SNPCommand: ParsableCommand {
             try reportingFailures {
                 let parsed = try SNPReport(bytes: try readFile(self.report), product: self.product)
                 let time = self.at.flatMap { ISO8601DateFormatter().date(from: $0) } ?? Date()
-                let verified = try SNPVerifier().verify(parsed, certificates: try self.chain(), at: time, product: self.product)
+                let lists = try self.revocationLists()
+                let verifier = SNPVerifier(revocationLists: lists)
+                let verified = try verifier.verify(parsed, certificates: try self.chain(), at: time, product: self.product)
                 let tcb = verified.reportedTCB.named.compactMap { name, value in value.map { "\(name) \($0)" } }
                 print("Verified: signed by the \(parsed.signingKey.name), chained to \(verified.root) (\(verified.product.rawValue)), "
                     + "certificates valid at \(ISO8601DateFormatter().string(from: time)).")
                 print("Reported TCB: \(tcb.joined(separator: ", ")).")
+                for list in lists where "AMD \(list.issuerName)" == verified.root {
+                    print("Not revoked by the CRL of \(list.issuerName) issued \(ISO8601DateFormatter().string(from: list.thisUpdate)).")
+                }
                 guard let policyFile = self.policy else { return }
                 let policy = try JSONDecoder().decode(SNPPolicy.self, from: Data(try readFile(policyFile)))
                 let appraisal = policy.appraise(verified)
@@ -87,9 +98,23 @@ struct SNPCommand: ParsableCommand {
             }
         }
 
+        /// The `--crl` files; each must be issued by one of AMD's roots, or it would silently apply to nothing.
+        private func revocationLists() throws -> [AMDRevocationList] {
+            try self.crl.map { file in
+                let list = try AMDRevocationList(derOrPEM: try readFile(file))
+                guard SNPTrustAnchor.amd.contains(where: { $0.root.subject == list.issuer }) else {
+                    throw CommandFailure("The CRL \(file) is issued by \(list.issuerName), which is not an AMD root.")
+                }
+                return list
+            }
+        }
+
         private func chain() throws -> SNPCertificateChain {
             if let vcek = self.vcek {
                 return SNPCertificateChain(endorsementKey: try AMDCertificate.certificates(derOrPEM: try readFile(vcek)).first)
+            }
+            if let table = self.certTable {
+                return try SNPCertificateTable(bytes: try readFile(table)).chain()
             }
             let directory = URL(fileURLWithPath: self.certs ?? ".")
             let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)

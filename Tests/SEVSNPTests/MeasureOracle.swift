@@ -55,8 +55,9 @@ enum MeasureOracle {
         return printed
     }
 
-    /// Runs a command and returns its exit status and trimmed standard output and error.
-    private static func execute(_ tool: URL, _ arguments: [String], in directory: URL?) throws -> (Int32, String, String) {
+    /// Runs a command and returns its exit status and trimmed standard output and error; the
+    /// openssl comparisons use it too.
+    static func execute(_ tool: URL, _ arguments: [String], in directory: URL?) throws -> (Int32, String, String) {
         let process = Process()
         process.executableURL = tool
         process.arguments = arguments
