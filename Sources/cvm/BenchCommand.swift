@@ -57,12 +57,12 @@ struct BenchVTPM: ParsableCommand {
         var table: [(String, [Double])] = []
         for workload in TPMWorkload.all {
             let clients = peers.map { TPM2Client(transport: SwtpmTransport(port: $0.port)) }
-            var operations = try clients.map { try workload.prepare($0) }
+            let operations = try clients.map { try workload.prepare($0) }
             // Short rounds alternate between the TPMs so that a change in machine load
             // affects both alike; the median round is reported.
             var rounds = [[Double]](repeating: [], count: peers.count)
             for _ in 0..<Self.rounds {
-                for i in peers.indices { rounds[i].append(try measure(seconds: seconds / Double(Self.rounds), operation: &operations[i])) }
+                for i in peers.indices { rounds[i].append(try callsPerSecond(seconds: seconds / Double(Self.rounds), minimumCalls: 3, operations[i])) }
             }
             for client in clients { try workload.cleanup(client) }
             let rates = rounds.map { $0.sorted()[$0.count / 2] }
@@ -76,22 +76,6 @@ struct BenchVTPM: ParsableCommand {
         for (name, rates) in table {
             print(String(format: "| %@ | %.1f | %.1f | %.2f |", name as NSString, rates[0], rates[1], rates[1] / rates[0]))
         }
-    }
-
-    /// Runs `operation` once to warm up, then repeatedly for `seconds`; returns operations per second.
-    private func measure(seconds: Double, operation: inout () throws -> Void) throws -> Double {
-        try operation()
-        let clock = ContinuousClock()
-        let start = clock.now
-        var count = 0
-        var elapsed: Duration = .zero
-        repeat {
-            try operation()
-            count += 1
-            elapsed = clock.now - start
-        } while elapsed < .seconds(seconds) || count < 3
-        let interval = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return Double(count) / interval
     }
 }
 

@@ -101,23 +101,9 @@ struct BenchDisk: ParsableCommand {
         }
     }
 
-    /// Runs `body` once to warm up, then for `seconds`; returns MiB/s of `bytes` per call.
+    /// MiB/s of `bytes` per call of `body`, run for `seconds` after a warm-up call.
     static func rate(seconds: Double, bytes: Int, _ body: () throws -> Void) throws -> Double {
-        try body()
-        let clock = ContinuousClock()
-        let start = clock.now
-        var count = 0
-        var elapsed: Duration = .zero
-        repeat {
-            try body()
-            count += 1
-            elapsed = clock.now - start
-        } while elapsed < .seconds(seconds)
-        return Double(count * bytes) / Self.mebibyte / Self.seconds(elapsed)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        try callsPerSecond(seconds: seconds, body) * Double(bytes) / Self.mebibyte
     }
 
     /// The encryption and decryption columns of `cryptsetup benchmark` (MiB/s, kernel crypto API
@@ -168,10 +154,10 @@ struct BenchDisk: ParsableCommand {
             let start = clock.now
             let open = Self.run(["cryptsetup", "open", "--test-passphrase", "--key-file", keyFile, path])
             guard open.status == 0 else { throw ValidationError("cryptsetup open --test-passphrase failed: \(open.output)") }
-            cryptsetup.append(Self.seconds(clock.now - start) * 1000)
+            cryptsetup.append((clock.now - start).inSeconds * 1000)
             let ours = clock.now
             _ = try LUKS2Volume(path: path).unlock(passphrase: passphrase)
-            cvmkit.append(Self.seconds(clock.now - ours) * 1000)
+            cvmkit.append((clock.now - ours).inSeconds * 1000)
         }
         return (cryptsetup.sorted()[repeats / 2], cvmkit.sorted()[repeats / 2])
     }

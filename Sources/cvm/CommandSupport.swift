@@ -43,3 +43,24 @@ func hexEncoded(_ bytes: [UInt8]) -> String {
     }
     return String(decoding: text, as: UTF8.self)
 }
+
+/// Runs `body` once to warm up, then repeatedly for `seconds` (and at least `minimumCalls`
+/// times); returns calls per second. Shared by the `cvm bench` commands.
+func callsPerSecond(seconds: Double, minimumCalls: Int = 1, _ body: () throws -> Void) rethrows -> Double {
+    try body()
+    let clock = ContinuousClock()
+    let start = clock.now
+    var count = 0
+    var elapsed: Duration = .zero
+    repeat {
+        try body()
+        count += 1
+        elapsed = clock.now - start
+    } while elapsed < .seconds(seconds) || count < minimumCalls
+    return Double(count) / elapsed.inSeconds
+}
+
+extension Duration {
+    /// The duration as a number of seconds.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
