@@ -212,7 +212,7 @@ extension TPMEngine {
     }
 
     private func updateSequence(_ handle: TPMHandle, index: Int, with data: [UInt8]) throws(TPMResponseCode) {
-        guard var object = objects[handle.rawValue], let state = object.sequence else { throw TPMResponseCode.mode.handle(index + 1) }
+        guard let object = objects[handle.rawValue], let state = object.sequence else { throw TPMResponseCode.mode.handle(index + 1) }
         switch state {
         case var .event(hashers):
             for i in hashers.indices { hashers[i].update(data) }
@@ -221,7 +221,6 @@ extension TPMEngine {
             h.update(data)
             object.sequence = .hash(h, firstBlock: first.count >= 4 ? first : first + data.prefix(4 - first.count))
         }
-        objects[handle.rawValue] = object
     }
 
     /// TPM2_SequenceUpdate (Part 3 §17.4).

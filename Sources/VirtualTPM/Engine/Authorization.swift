@@ -96,7 +96,7 @@ extension TPMEngine {
         guard handle.kind == .persistent, let stored = nv.persistentObjects[handle.rawValue] else {
             throw TPMResponseCode.handle.handle(index + 1)
         }
-        var loaded = try materialize(stored)
+        let loaded = try materialize(stored)
         loaded.persistentHandle = handle
         objects[handle.rawValue] = loaded
         return loaded

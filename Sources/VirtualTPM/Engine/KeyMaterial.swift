@@ -107,7 +107,7 @@ extension TPMEngine {
     /// belong together (Part 3 §12.2.1: TPM_RC_BINDING).
     func makeLoaded(public publicArea: TPMTPublic, sensitive: TPMTSensitive?, hierarchy: TPMHandle, qualifiedName: [UInt8]) throws(TPMResponseCode) -> LoadedObject {
         guard let name = publicArea.name else { throw TPMResponseCode.hash }
-        var object = LoadedObject(publicArea: publicArea, sensitive: sensitive, name: name, qualifiedName: qualifiedName, hierarchy: hierarchy)
+        let object = LoadedObject(publicArea: publicArea, sensitive: sensitive, name: name, qualifiedName: qualifiedName, hierarchy: hierarchy)
         switch (publicArea.parameters, publicArea.unique) {
         case let (.rsa(parms), .rsa(modulus)):
             guard modulus.count * 8 == Int(parms.keyBits) else { throw TPMResponseCode.key }

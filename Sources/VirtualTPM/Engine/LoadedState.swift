@@ -2,20 +2,31 @@ import TPM2
 
 /// A loaded object (TPM 2.0 Part 1 §26-27): its public area and, when the TPM holds it, its
 /// sensitive area, with the key material prepared for use. Sequence objects (hash, HMAC and
-/// event sequences, Part 3 §17) are objects too.
-struct LoadedObject {
-    var publicArea: TPMTPublic
-    var sensitive: TPMTSensitive?
-    var name: [UInt8]
-    var qualifiedName: [UInt8]
-    var hierarchy: TPMHandle
+/// event sequences, Part 3 §17) are objects too. A class, so that the several lookups one
+/// command makes share it instead of copying its fields.
+final class LoadedObject {
+    let publicArea: TPMTPublic
+    let sensitive: TPMTSensitive?
+    let name: [UInt8]
+    let qualifiedName: [UInt8]
+    let hierarchy: TPMHandle
     var rsa: RSAKey?
     var ecc: ECCKey?
     var sequence: SequenceState?
     /// The persistent handle this object was evicted to, for loaded persistent objects.
     var persistentHandle: TPMHandle?
-    /// Part 3 §12.1: objects created with stClear are invalid after TPM Restart.
-    var savedAtRestart: UInt32 = 0
+
+    init(publicArea: TPMTPublic, sensitive: TPMTSensitive?, name: [UInt8], qualifiedName: [UInt8], hierarchy: TPMHandle,
+         rsa: RSAKey? = nil, ecc: ECCKey? = nil, sequence: SequenceState? = nil) {
+        self.publicArea = publicArea
+        self.sensitive = sensitive
+        self.name = name
+        self.qualifiedName = qualifiedName
+        self.hierarchy = hierarchy
+        self.rsa = rsa
+        self.ecc = ecc
+        self.sequence = sequence
+    }
 
     var authValue: [UInt8] { sensitive?.authValue ?? [] }
     var attributes: TPMAObject { publicArea.objectAttributes }
