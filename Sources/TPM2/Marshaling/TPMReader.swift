@@ -97,6 +97,23 @@ public struct TPMReader: Sendable {
         return value
     }
 
+    /// Parses `bytes` as exactly one sized structure (a TPM2B_SENSITIVE, say) whose content
+    /// `body` reads.
+    public static func sizedValue<T>(_ bytes: [UInt8], _ body: (inout TPMReader) throws(TPMMarshalError) -> T) throws(TPMMarshalError) -> T {
+        var reader = TPMReader(bytes)
+        let value = try reader.sizedStructure("TPM2B", body)!
+        try reader.expectEnd()
+        return value
+    }
+
+    /// Parses `bytes` as exactly one TPM2B buffer of at most `maximum` bytes.
+    public static func sizedBuffer(_ bytes: [UInt8], maximum: Int) throws(TPMMarshalError) -> [UInt8] {
+        var reader = TPMReader(bytes)
+        let value = try reader.sized("TPM2B", maximum: maximum)
+        try reader.expectEnd()
+        return value
+    }
+
     /// Fails unless every byte was consumed.
     public func expectEnd() throws(TPMMarshalError) {
         guard isAtEnd else { throw .trailingBytes(count: remaining, offset: offset) }

@@ -31,8 +31,6 @@ extension TPMEngine {
         return (SymmetricKey(data: symKey), hmacKey, hash)
     }
 
-    private static let zeroIV = try! AES._CFB.IV(ivBytes: [UInt8](repeating: 0, count: 16))
-
     /// TPM2_MakeCredential (Part 3 §12.6).
     func makeCredential(_ ctx: inout CommandContext) throws(TPMResponseCode) {
         let credential = try ctx.sized("credential", maximum: TPMLimits.maxDigest)
@@ -161,15 +159,5 @@ extension TPMEngine {
         do { peer = try ECCKey(curve: ecc.curve, x: point.x, y: point.y) } catch { throw TPMResponseCode.eccPoint.parameter(1) }
         let z = try ecc.multiply(peer)
         ctx.out.sizedStructure { TPMSECCPoint(x: z.x, y: z.y).marshal(into: &$0) }
-    }
-}
-
-extension TPMReader {
-    /// A TPM2B that must fill `bytes` exactly.
-    static func sizedBuffer(_ bytes: [UInt8], maximum: Int) throws(TPMMarshalError) -> [UInt8] {
-        var reader = TPMReader(bytes)
-        let value = try reader.sized("TPM2B", maximum: maximum)
-        try reader.expectEnd()
-        return value
     }
 }

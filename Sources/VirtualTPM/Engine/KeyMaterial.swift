@@ -150,6 +150,10 @@ extension TPMEngine {
 
     // MARK: - Protection of a child's sensitive area (Part 1 §22.4, §23)
 
+    /// Storage and credential protection use CFB with an all-zero IV, since every key is used
+    /// once (Part 1 §22.4.3, §24.4).
+    static let zeroIV = try! AES._CFB.IV(ivBytes: [UInt8](repeating: 0, count: 16))
+
     private func protectionKeys(parent: LoadedObject, name: [UInt8]) throws(TPMResponseCode) -> (SymmetricKey, [UInt8], TPMHashAlgorithm) {
         guard parent.isStorageParent, let sensitive = parent.sensitive, let sym = parent.publicArea.parameters.symmetric,
               let hash = TPMHashAlgorithm(parent.publicArea.nameAlg) else { throw TPMResponseCode.type.handle(1) }
@@ -164,7 +168,7 @@ extension TPMEngine {
         var plain = TPMWriter()
         plain.sizedStructure { sensitive.marshal(into: &$0) }
         let encrypted: [UInt8]
-        do { encrypted = Array(try AES._CFB.encrypt(plain.bytes, using: key, iv: AES._CFB.IV(ivBytes: [UInt8](repeating: 0, count: 16)))) } catch {
+        do { encrypted = Array(try AES._CFB.encrypt(plain.bytes, using: key, iv: Self.zeroIV)) } catch {
             throw TPMResponseCode.failure
         }
         var out = TPMWriter()
@@ -180,7 +184,7 @@ extension TPMEngine {
         guard let integrity = try? reader.sized("integrityOuter", maximum: TPMLimits.maxDigest) else { throw TPMResponseCode.insufficient.parameter(1) }
         let encrypted = Array(privateBlob[reader.offset...])
         guard constantTimeEqual(integrity, hash.hmac(key: hmacKey, encrypted, name)) else { throw TPMResponseCode.integrity.parameter(1) }
-        guard let plain = try? AES._CFB.decrypt(encrypted, using: key, iv: AES._CFB.IV(ivBytes: [UInt8](repeating: 0, count: 16))),
+        guard let plain = try? AES._CFB.decrypt(encrypted, using: key, iv: Self.zeroIV),
               let sensitive = try? TPMReader.sizedValue(Array(plain), TPMTSensitive.init(from:)) else {
             throw TPMResponseCode.sensitive
         }
@@ -213,15 +217,5 @@ struct PrimaryKeyCache {
     mutating func insert(_ value: (key: RSAKey, prime: [UInt8]), for key: [UInt8]) {
         if entries.count == Self.capacity { entries.removeFirst() }
         entries.append((key, value))
-    }
-}
-
-extension TPMReader {
-    /// Parses a sized structure that must fill `bytes` exactly.
-    static func sizedValue<T>(_ bytes: [UInt8], _ body: (inout TPMReader) throws(TPMMarshalError) -> T) throws(TPMMarshalError) -> T {
-        var reader = TPMReader(bytes)
-        let value = try reader.sizedStructure("TPM2B", body)!
-        try reader.expectEnd()
-        return value
     }
 }

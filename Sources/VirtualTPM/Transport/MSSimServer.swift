@@ -53,12 +53,8 @@ public final class MSSimServer: @unchecked Sendable {
                 switch Signal(rawValue: raw) {
                 case .sendCommand:
                     let locality = try connection.read(exactly: 1)[0]
-                    let size = Int(try connection.readU32())
-                    guard size <= Self.maxFrame else {
-                        logger.warning("mssim: oversized command frame, closing", metadata: ["size": "\(size)"])
-                        return
-                    }
-                    let response = engine.execute(try connection.read(exactly: size), locality: locality)
+                    guard let frame = try readSizedFrame(connection) else { return }
+                    let response = engine.execute(frame, locality: locality)
                     try connection.writeU32(UInt32(response.count))
                     try connection.write(response)
                     try connection.writeU32(0)
@@ -82,6 +78,17 @@ public final class MSSimServer: @unchecked Sendable {
         }
     }
 
+    /// A UINT32 size and that many bytes; nil (after logging why) when the size is over the
+    /// limit, and the caller then closes the connection.
+    private func readSizedFrame(_ connection: Connection) throws(VTPMTransportError) -> [UInt8]? {
+        let size = Int(try connection.readU32())
+        guard size <= Self.maxFrame else {
+            logger.warning("mssim: oversized frame, closing", metadata: ["size": "\(size)", "maximum": "\(Self.maxFrame)"])
+            return nil
+        }
+        return try connection.read(exactly: size)
+    }
+
     func servePlatform(_ connection: Connection) {
         do {
             while true {
@@ -101,9 +108,8 @@ public final class MSSimServer: @unchecked Sendable {
                 case .hashStart:
                     engine.hashStart()
                 case .hashData:
-                    let size = Int(try connection.readU32())
-                    guard size <= Self.maxFrame else { return }
-                    engine.hashData(try connection.read(exactly: size))
+                    guard let data = try readSizedFrame(connection) else { return }
+                    engine.hashData(data)
                 case .hashEnd:
                     engine.hashEnd()
                 case .sessionEnd:
