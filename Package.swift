@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "PCRPrediction", targets: ["PCRPrediction"]),
         .library(name: "DiskEncryption", targets: ["DiskEncryption"]),
         .library(name: "DiskEncryptionTPM", targets: ["DiskEncryptionTPM"]),
+        .library(name: "KeyBroker", targets: ["KeyBroker"]),
+        .library(name: "AttestationServer", targets: ["AttestationServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -29,6 +31,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // OpenSSL's libcrypto (Debian's libssl-dev) for the big-number work swift-crypto does not
@@ -44,10 +51,24 @@ let package = Package(
         .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
         .target(name: "DiskEncryption", dependencies: ["CLibCrypto", crypto, cryptoExtras]),
         .target(name: "DiskEncryptionTPM", dependencies: ["DiskEncryption", "TPM2", "TPMClient", crypto]),
+        .target(name: "KeyBroker", dependencies: [crypto]),
+        .target(
+            name: "AttestationServer",
+            dependencies: [
+                "KeyBroker", crypto, logging,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: [.copy("Resources/openapi.json")]
+        ),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
