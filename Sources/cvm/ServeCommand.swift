@@ -84,8 +84,8 @@ struct ServeCommand: AsyncParsableCommand {
         let scheme = tlsCertificate == nil ? "http" : "https"
         let where_ = databaseURL == nil ? "SQLite at \(dataDir)/cvm.sqlite" : "PostgreSQL"
         try await ServiceApplication.run(options, logger: logger) { port in
-            print("cvm serve: listening on \(scheme)://\(host):\(port) (\(where_)); admin token in \(adminTokenFile ?? "\(dataDir)/admin-token")\(allowEmulated ? "; EMULATED ROOTS ACCEPTED" : "")")
-            fflush(stdout)
+            let line = "cvm serve: listening on \(scheme)://\(host):\(port) (\(where_)); admin token in \(adminTokenFile ?? "\(dataDir)/admin-token")\(allowEmulated ? "; EMULATED ROOTS ACCEPTED" : "")\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
         }
     }
 }

@@ -82,6 +82,13 @@ public struct SecretSummary: Sendable, Equatable, Codable {
     public let policy: String
     public let referenceValues: String
     public let updatedAt: Date
+
+    public init(name: String, policy: String, referenceValues: String, updatedAt: Date) {
+        self.name = name
+        self.policy = policy
+        self.referenceValues = referenceValues
+        self.updatedAt = updatedAt
+    }
 }
 
 /// An EAR signing key: its private key sealed under the master key, so every replica can sign
