@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "DiskEncryptionTPM", targets: ["DiskEncryptionTPM"]),
         .library(name: "KeyBroker", targets: ["KeyBroker"]),
         .library(name: "AttestationServer", targets: ["AttestationServer"]),
+        .library(name: "AttestationClient", targets: ["AttestationClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -65,10 +66,14 @@ let package = Package(
             ],
             resources: [.copy("Resources/openapi.json")]
         ),
+        .target(
+            name: "AttestationClient",
+            dependencies: ["KeyBroker", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -22,9 +22,15 @@ enum StoreBackend: String, CaseIterable, CustomStringConvertible {
         switch self {
         case .sqlite:
             let store = try await SQLiteStore(path: nil, logger: logger)
-            try await store.migrate()
-            defer { Task { try? await store.close() } }
-            return try await body(store)
+            do {
+                try await store.migrate()
+                let result = try await body(store)
+                try await store.close()
+                return result
+            } catch {
+                try? await store.close()
+                throw error
+            }
         case .postgres:
             return try await Self.withFreshPostgresDatabase { url in
                 let store = try PostgresStore(url: url, logger: logger)

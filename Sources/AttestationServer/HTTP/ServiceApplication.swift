@@ -66,7 +66,13 @@ public enum ServiceApplication {
             try await store.migrate()
             try await service.prepare()
         }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
     }
 }
 

@@ -11,6 +11,9 @@ public protocol AttestationStore: Sendable {
     func schemaVersion() async throws -> Int
     /// A cheap round trip for `/readyz`.
     func ping() async throws
+    /// Releases the store's connections (a PostgreSQL pool ends when its ``PostgresStore/run()``
+    /// task is cancelled instead).
+    func close() async throws
 
     /// Records a fresh challenge nonce.
     func insertNonce(_ nonce: [UInt8], issuedAt: Date, expiresAt: Date) async throws

@@ -62,6 +62,8 @@ public final class PostgresStore: AttestationStore {
         try await single(client.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", logger: logger).decode(Int.self)) ?? 0
     }
 
+    public func close() async throws {}
+
     public func ping() async throws {
         try await client.query("SELECT 1", logger: logger)
     }

@@ -20,7 +20,6 @@ public final class SQLiteStore: AttestationStore {
         _ = try await connection.query("PRAGMA busy_timeout=5000")
     }
 
-    /// Closes the database.
     public func close() async throws {
         try await connection.close()
     }
