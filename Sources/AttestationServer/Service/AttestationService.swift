@@ -1,8 +1,5 @@
 import Crypto
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import KeyBroker
 import Logging
 
@@ -55,7 +52,7 @@ public final class AttestationService: Sendable {
     /// Stores (or replaces) a secret, sealed under the master key, released by `policy`.
     public func putSecret(name: String, value: [UInt8], policy: String, referenceValues: String) async throws -> SecretSummary {
         var value = value
-        defer { value.resetToZero() }
+        defer { value.zeroize() }
         guard try await store.document(.policy, name: policy) != nil else {
             throw ServiceError(.unprocessableContent, code: "policy_unknown", message: "no policy named \"\(policy)\": put it first under /v1/admin/policies/\(policy)")
         }
@@ -137,15 +134,6 @@ public struct Challenge: Sendable, Codable, Equatable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(Data(nonce).base64EncodedString(), forKey: .nonce)
         try container.encode(expiresAt, forKey: .expiresAt)
-    }
-}
-
-extension Array where Element == UInt8 {
-    /// Overwrites the bytes with zeros (for key material and secret values we own).
-    mutating func resetToZero() {
-        withUnsafeMutableBytes { bytes in
-            if let base = bytes.baseAddress { explicit_bzero(base, bytes.count) }
-        }
     }
 }
 
