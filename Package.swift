@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "PCRPrediction", targets: ["PCRPrediction"]),
         .library(name: "DiskEncryption", targets: ["DiskEncryption"]),
         .library(name: "DiskEncryptionTPM", targets: ["DiskEncryptionTPM"]),
+        .library(name: "Attestation", targets: ["Attestation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -29,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.0"),
     ],
     targets: [
         // OpenSSL's libcrypto (Debian's libssl-dev) for the big-number work swift-crypto does not
@@ -44,10 +46,14 @@ let package = Package(
         .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
         .target(name: "DiskEncryption", dependencies: ["CLibCrypto", crypto, cryptoExtras]),
         .target(name: "DiskEncryptionTPM", dependencies: ["DiskEncryption", "TPM2", "TPMClient", crypto]),
+        .target(
+            name: "Attestation",
+            dependencies: ["SEVSNP", "TPM2", "EventLog", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
+        ),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "Attestation", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,5 +63,10 @@ let package = Package(
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
         .testTarget(name: "DiskEncryptionTests", dependencies: ["DiskEncryption", "DiskEncryptionTPM", "TPM2", "TPMClient", "VirtualTPM", crypto]),
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
+        .testTarget(
+            name: "AttestationTests",
+            dependencies: ["Attestation", "SEVSNP", "TPM2", "EventLog", "VirtualTPM", "TPMClient", crypto, x509,
+                           .product(name: "JWTKit", package: "jwt-kit")]
+        ),
     ]
 )
