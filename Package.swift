@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "KeyBroker", targets: ["KeyBroker"]),
         .library(name: "AttestationServer", targets: ["AttestationServer"]),
         .library(name: "AttestationClient", targets: ["AttestationClient"]),
+        .library(name: "Attestation", targets: ["Attestation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -37,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.0"),
     ],
     targets: [
         // OpenSSL's libcrypto (Debian's libssl-dev) for the big-number work swift-crypto does not
@@ -70,10 +72,14 @@ let package = Package(
             name: "AttestationClient",
             dependencies: ["KeyBroker", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
+        .target(
+            name: "Attestation",
+            dependencies: ["SEVSNP", "TPM2", "EventLog", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
+        ),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -92,5 +98,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
+        .testTarget(
+            name: "AttestationTests",
+            dependencies: ["Attestation", "SEVSNP", "TPM2", "EventLog", "VirtualTPM", "TPMClient", crypto, x509,
+                           .product(name: "JWTKit", package: "jwt-kit")]
+        ),
     ]
 )

@@ -1,0 +1,113 @@
+import Foundation
+import SEVSNP
+import TPM2
+
+/// The values a relying party accepts, which ``AppraisalPolicy`` rules compare verified evidence
+/// with: a JSON document (docs/policy.md, "Reference values") with every value in hex.
+public struct ReferenceValues: Sendable, Hashable {
+    /// Accepted SEV-SNP launch measurements (MEASUREMENT, 48 bytes).
+    public var snpMeasurements: [[UInt8]]
+    /// Accepted values per bank and PCR index; a PCR may have several (one per kernel version, say).
+    public var pcrs: [TPMAlgorithmID: [Int: [[UInt8]]]]
+    /// Accepted Authenticode SHA-256 digests of EFI applications (what `cvm pe hash` prints).
+    public var bootFiles: [[UInt8]]
+    /// The lowest SPL accepted per component of the SNP REPORTED_TCB.
+    public var minimumTCB: SNPPolicy.MinimumTCB?
+    /// The SNP guest policy flags a guest may have set (SEV-SNP Firmware ABI §4.3, Table 10).
+    public var allowedSNPPolicyFlags: Set<SNPPolicyFlag>?
+
+    /// Reference values; everything empty by default, so every rule that needs one fails.
+    public init(
+        snpMeasurements: [[UInt8]] = [], pcrs: [TPMAlgorithmID: [Int: [[UInt8]]]] = [:], bootFiles: [[UInt8]] = [],
+        minimumTCB: SNPPolicy.MinimumTCB? = nil, allowedSNPPolicyFlags: Set<SNPPolicyFlag>? = nil
+    ) {
+        self.snpMeasurements = snpMeasurements
+        self.pcrs = pcrs
+        self.bootFiles = bootFiles
+        self.minimumTCB = minimumTCB
+        self.allowedSNPPolicyFlags = allowedSNPPolicyFlags
+    }
+
+    /// Decodes reference values from their JSON document.
+    public init(json: some Collection<UInt8>) throws(AttestationError) {
+        do {
+            self = try JSONDecoder().decode(ReferenceValues.self, from: Data(json))
+        } catch {
+            let (field, reason) = describe(error)
+            throw .referenceValuesInvalid(reason: "\(field): \(reason)")
+        }
+    }
+}
+
+extension ReferenceValues: Decodable {
+    private static let members: Set<String> = ["snpMeasurements", "pcrs", "bootFiles", "minimumTCB", "allowedSNPPolicyFlags"]
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.requireMembers(in: Self.members)
+        let container = try decoder.container(keyedBy: AnyCodingKey.self)
+        self.snpMeasurements = try container.hexList("snpMeasurements", size: 48)
+        self.bootFiles = try container.hexList("bootFiles", size: 32)
+        self.minimumTCB = try container.decodeIfPresent(SNPPolicy.MinimumTCB.self, forKey: AnyCodingKey("minimumTCB"))
+        self.allowedSNPPolicyFlags = try container.decodeIfPresent(Set<SNPPolicyFlag>.self, forKey: AnyCodingKey("allowedSNPPolicyFlags"))
+        self.pcrs = [:]
+        let banks = try container.decodeIfPresent([String: [String: [String]]].self, forKey: AnyCodingKey("pcrs")) ?? [:]
+        for (name, values) in banks {
+            guard let bank = TPMAlgorithmID(name: name), let hash = TPMHashAlgorithm(bank) else {
+                throw DecodingError.dataCorruptedError(forKey: AnyCodingKey("pcrs"), in: container, debugDescription: "\"\(name)\" is not sha1, sha256, sha384 or sha512")
+            }
+            for (indexText, hexValues) in values {
+                guard let index = Int(indexText), (0...23).contains(index), String(index) == indexText else {
+                    throw DecodingError.dataCorruptedError(forKey: AnyCodingKey("pcrs"), in: container, debugDescription: "\"\(indexText)\" is not a PCR index 0-23")
+                }
+                self.pcrs[bank, default: [:]][index] = try hexValues.map { text in
+                    guard let value = ByteEncoding.hex(text), value.count == hash.digestSize else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: AnyCodingKey("pcrs"), in: container, debugDescription: "PCR \(index) of \(name): \"\(text)\" is not \(hash.digestSize) bytes of hex")
+                    }
+                    return value
+                }
+            }
+        }
+    }
+}
+
+extension KeyedDecodingContainer where Key == AnyCodingKey {
+    /// An optional array of hex strings of `size` bytes each.
+    fileprivate func hexList(_ name: String, size: Int) throws -> [[UInt8]] {
+        try (self.decodeIfPresent([String].self, forKey: AnyCodingKey(name)) ?? []).map { text in
+            guard let bytes = ByteEncoding.hex(text), bytes.count == size else {
+                throw DecodingError.dataCorruptedError(forKey: AnyCodingKey(name), in: self, debugDescription: "\"\(text)\" is not \(size) bytes of hex")
+            }
+            return bytes
+        }
+    }
+}
+
+/// A flag of the SNP guest policy (SEV-SNP Firmware ABI, pub. 56860 rev 1.57, §4.3, Table 10),
+/// named as `cvm snp show` names it; bit 17 is reserved (always one) and not a flag.
+public enum SNPPolicyFlag: String, Sendable, Hashable, Codable, CaseIterable {
+    case smt
+    case migrateMA = "migrate_ma"
+    case debug
+    case singleSocket = "single_socket"
+    case cxlAllow = "cxl_allow"
+    case memAES256XTS = "mem_aes_256_xts"
+    case raplDisable = "rapl_dis"
+    case ciphertextHiding = "ciphertext_hiding"
+    case pageSwapDisable = "page_swap_disable"
+
+    /// Whether `policy` has this flag set.
+    public func isSet(in policy: SNPGuestPolicy) -> Bool {
+        switch self {
+        case .smt: policy.smtAllowed
+        case .migrateMA: policy.migrationAgentAllowed
+        case .debug: policy.debugAllowed
+        case .singleSocket: policy.singleSocketRequired
+        case .cxlAllow: policy.cxlAllowed
+        case .memAES256XTS: policy.memAES256XTSRequired
+        case .raplDisable: policy.raplDisabledRequired
+        case .ciphertextHiding: policy.ciphertextHidingRequired
+        case .pageSwapDisable: policy.pageSwapDisabled
+        }
+    }
+}

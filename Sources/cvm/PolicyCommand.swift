@@ -1,0 +1,164 @@
+import ArgumentParser
+import Attestation
+import Foundation
+import SEVSNP
+import SwiftASN1
+import X509
+
+/// `cvm policy check`: verifies an evidence bundle offline and appraises it against a policy.
+/// Formatting only; verification and appraisal are the Attestation library's.
+struct PolicyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Verify evidence bundles and appraise them against a policy, offline.",
+        subcommands: [Check.self]
+    )
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify an evidence bundle, then appraise it against a policy and reference values.",
+            discussion: """
+                Prints one line per check (✔/✘, expected and actual) and the overall status. Exits 0 when the \
+                status is affirming, 2 when it is warning, 1 when it is contraindicated or the evidence does not verify.
+                """
+        )
+
+        @Option(help: "The evidence bundle (JSON, docs/evidence.md).")
+        var evidence: String
+
+        @Option(help: "The appraisal policy (JSON, docs/policy.md).")
+        var policy: String
+
+        @Option(help: "The reference values the policy's rules compare with (JSON, docs/policy.md).")
+        var referenceValues: String?
+
+        @Flag(help: "Accept evidence that chains to an --emulated-root (it is reported as emulated).")
+        var allowEmulated = false
+
+        @Option(help: "The nonce the evidence must answer, in hex; without it the bundle's own nonce is used, which checks the binding but not freshness.")
+        var nonce: String?
+
+        @Option(help: "For evidence made by other tooling: the exact SEV-SNP REPORT_DATA (hex) instead of a nonce.")
+        var reportData: String?
+
+        @Option(help: "For evidence made by other tooling: the exact quote qualifying data (hex) instead of a nonce.")
+        var qualifyingData: String?
+
+        @Option(help: "A root CA certificate (PEM or DER) for TPM attestation key and EK certificates. Repeatable.")
+        var tpmRoot: [String] = []
+
+        @Option(help: "The root of an emulated platform: an emulated ARK or TPM CA certificate (PEM or DER). Repeatable.")
+        var emulatedRoot: [String] = []
+
+        @Option(help: "An AMD CRL (DER or PEM). Repeatable.")
+        var crl: [String] = []
+
+        @Option(help: "Check certificate validity at this ISO 8601 time instead of now, e.g. 2025-06-01T00:00:00Z.")
+        var at: String?
+
+        @Flag(help: "Print the appraisal and the evidence's claims as JSON.")
+        var json = false
+
+        func validate() throws {
+            guard [self.nonce, self.reportData, self.qualifyingData].compactMap({ $0 }).count <= 1 else {
+                throw ValidationError("Give at most one of --nonce, --report-data and --qualifying-data.")
+            }
+            for value in [self.nonce, self.reportData, self.qualifyingData].compactMap({ $0 }) where hexBytes(value) == nil {
+                throw ValidationError("\"\(value)\" is not hex.")
+            }
+            if let at = self.at, ISO8601DateFormatter().date(from: at) == nil {
+                throw ValidationError("--at must be an ISO 8601 time such as 2025-06-01T00:00:00Z.")
+            }
+        }
+
+        func run() throws {
+            var status = EARStatus.contraindicated
+            try reportingFailures {
+                let bundle = try EvidenceBundle(json: try readFile(self.evidence))
+                let policy = try AppraisalPolicy(json: try readFile(self.policy))
+                let reference = try self.referenceValues.map { try ReferenceValues(json: try readFile($0)) } ?? ReferenceValues()
+                let verified = try AttestationVerifier(configuration: try self.configuration()).verify(bundle, expecting: self.binding(bundle))
+                // Verified and appraised in one go: report age is measured on the verifier's clock (--at).
+                let appraisal = policy.appraise(verified, referenceValues: reference, at: verified.verificationTime)
+                status = appraisal.status
+                if self.json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                    print(String(decoding: try encoder.encode(appraisal), as: UTF8.self))
+                    return
+                }
+                if self.nonce == nil, self.reportData == nil, self.qualifyingData == nil {
+                    print("note: no --nonce given; the binding was checked against the bundle's own nonce, not for freshness.")
+                }
+                print("Verified \(verified.type.rawValue) evidence, roots: \(verified.roots.map(\.description).joined(separator: "; ")).")
+                print(appraisal.explain())
+            }
+            switch status {
+            case .affirming: return
+            case .warning: throw ExitCode(2)
+            case .none, .contraindicated: throw ExitCode.failure
+            }
+        }
+
+        private func binding(_ bundle: EvidenceBundle) -> ExpectedBinding {
+            if let value = self.reportData.flatMap(hexBytes) { return .reportData(value) }
+            if let value = self.qualifyingData.flatMap(hexBytes) { return .qualifyingData(value) }
+            return .nonce(self.nonce.flatMap(hexBytes) ?? bundle.nonce)
+        }
+
+        private func configuration() throws -> AttestationVerifier.Configuration {
+            // An emulated root is an AMD-style ARK (RSA-PSS, which only SEVSNP's certificate
+            // reader takes) anchoring SNP chains, or an X.509 CA anchoring TPM chains.
+            var emulatedARKs: [SNPTrustAnchor] = []
+            var emulatedCAs: [Certificate] = []
+            for file in self.emulatedRoot {
+                let bytes = try readFile(file)
+                let arks = ((try? AMDCertificate.certificates(derOrPEM: bytes, role: "ARK")) ?? []).compactMap { ark in
+                    try? SNPTrustAnchor(name: SNPTrustAnchor.emulatedName, product: nil, root: ark, intermediates: [])
+                }
+                let cas = (try? Certificate.all(derOrPEM: bytes)) ?? []
+                guard !arks.isEmpty || !cas.isEmpty else {
+                    throw CommandFailure("\(file) holds neither a self-signed ARK nor an X.509 CA certificate.")
+                }
+                emulatedARKs += arks
+                emulatedCAs += cas
+            }
+            return AttestationVerifier.Configuration(
+                snpRevocationLists: try self.crl.map { try AMDRevocationList(derOrPEM: try readFile($0)) },
+                tpmRoots: try self.tpmRoot.flatMap { try Certificate.all(derOrPEM: try readFile($0)) },
+                emulatedSNPAnchors: emulatedARKs, emulatedTPMRoots: emulatedCAs, allowEmulatedRoots: self.allowEmulated,
+                verificationTime: self.at.flatMap { ISO8601DateFormatter().date(from: $0) })
+        }
+    }
+}
+
+/// `cvm evidence show`: lists what an evidence bundle says, without verifying it.
+struct EvidenceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evidence",
+        abstract: "Inspect evidence bundles.",
+        subcommands: [Show.self]
+    )
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the contents of an evidence bundle (nothing is verified).")
+
+        @Argument(help: "The evidence bundle (JSON, docs/evidence.md).")
+        var file: String
+
+        func run() throws {
+            try reportingFailures {
+                print(try EvidenceBundle(json: try readFile(self.file)))
+            }
+        }
+    }
+}
+
+extension Certificate {
+    /// Every certificate in a PEM file, or the one certificate of a DER file.
+    static func all(derOrPEM bytes: [UInt8]) throws -> [Certificate] {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.contains("-----BEGIN CERTIFICATE-----") else { return [try Certificate(derEncoded: bytes)] }
+        return try PEMDocument.parseMultiple(pemString: text).map { try Certificate(pemDocument: $0) }
+    }
+}

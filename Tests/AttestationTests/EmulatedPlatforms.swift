@@ -1,0 +1,107 @@
+import Attestation
+import Crypto
+import EventLog
+import Foundation
+import SEVSNP
+import SwiftASN1
+import TPM2
+import TPMClient
+import VirtualTPM
+import X509
+
+/// An emulated SEV-SNP guest: SEVSNP's emulated signer makes genuine-format reports whose
+/// REPORT_DATA the guest fills through ``EvidenceBinding``, as the real guest agent does.
+enum EmulatedSNPGuest {
+    static let chain: EmulatedSNPChain = try! EmulatedSNPChain(product: .milan)
+    static let measurement = [UInt8](repeating: 0x5A, count: 48)
+
+    /// A bundle answering `nonce` with `runtimeKey` bound into REPORT_DATA.
+    static func bundle(nonce: [UInt8], runtimeKey: RuntimeKey?, policy: UInt64 = 0x30000) throws -> EvidenceBundle {
+        let report = try chain.signReport(EmulatedReportContents(
+            reportData: try EvidenceBinding.reportData(nonce: nonce, runtimeKey: runtimeKey), measurement: measurement, policy: policy))
+        return EvidenceBundle(nonce: nonce, runtimeKey: runtimeKey, evidence: .sevSNP(SNPEvidence(report: report, certificates: chain.certificates)))
+    }
+
+    static func verifier(allowEmulatedRoots: Bool = true) -> AttestationVerifier {
+        AttestationVerifier(configuration: .init(emulatedSNPAnchors: [.emulated(chain)], allowEmulatedRoots: allowEmulatedRoots))
+    }
+}
+
+/// An emulated vTPM guest: CVMKit's TPM engine with the PCRs a real GCE boot left (the events of
+/// the GCE COS 85 event log extended one by one), a P-256 AK, and an emulated AK CA that
+/// certified it. Its quotes carry ``EvidenceBinding``'s qualifying data.
+final class EmulatedTPMGuest: Sendable {
+    let client: TPM2Client
+    let ak: TPMLoadedObject
+    let caCertificate: Certificate
+    let akCertificate: Certificate
+    let eventLog: [UInt8]
+
+    init() throws {
+        let engine = try TPMEngine(mode: .ephemeral)
+        self.client = TPM2Client(transport: EngineTransport(engine: engine))
+        engine.powerOn()
+        try self.client.startup(.clear)
+        self.eventLog = try TestData.gceEventLog
+        for event in try EventLog(bytes: self.eventLog).events where event.eventType != .noAction && event.pcrIndex <= 23 {
+            let digests = event.digests.compactMap { digest in
+                TPMHashAlgorithm(TPMAlgorithmID(digest.algorithm.rawValue)).map { TPMTHA(algorithm: $0, digest: digest.bytes) }
+            }
+            try self.client.pcrExtend(pcr: Int(event.pcrIndex), digests: TPMLDigestValues(digests))
+        }
+        self.ak = try self.client.createPrimary(hierarchy: .owner, template: .eccAttestationKey)
+        guard case .p256(let akKey) = try TPMVerifyingKey(self.ak.publicArea) else { throw CocoaError(.featureUnsupported) }
+        (self.caCertificate, self.akCertificate) = try Self.certificates(for: Certificate.PublicKey(akKey))
+    }
+
+    /// A self-signed emulated AK CA and the AK certificate it issues.
+    static func certificates(for akKey: Certificate.PublicKey) throws -> (ca: Certificate, ak: Certificate) {
+        let caKey = P256.Signing.PrivateKey()
+        let caName = try DistinguishedName { CommonName("Emulated vTPM AK CA") }
+        let now = Date()
+        let ca = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(caKey.publicKey),
+            notValidBefore: now - 3600, notValidAfter: now + 86400, issuer: caName, subject: caName,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions { Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0)) },
+            issuerPrivateKey: Certificate.PrivateKey(caKey))
+        let ak = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: akKey,
+            notValidBefore: now - 3600, notValidAfter: now + 86400, issuer: caName,
+            subject: try DistinguishedName { CommonName("emulated vTPM AK") }, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: Certificate.Extensions(), issuerPrivateKey: Certificate.PrivateKey(caKey))
+        return (ca, ak)
+    }
+
+    /// A quote over SHA-256 PCRs 0-23 answering `nonce` with `runtimeKey`, as a bundle.
+    func bundle(nonce: [UInt8], runtimeKey: RuntimeKey?) throws -> EvidenceBundle {
+        let selection = TPMLPCRSelection([TPMSPCRSelection(hash: .sha256, indices: 0..<24)])
+        let quote = try self.client.quote(
+            key: self.ak.handle, qualifyingData: try EvidenceBinding.qualifyingData(nonce: nonce, runtimeKey: runtimeKey), selection: selection)
+        var pcrs: [Int: [UInt8]] = [:]
+        var remaining = Array(0..<24)
+        while !remaining.isEmpty {
+            let read = try self.client.pcrRead(TPMLPCRSelection([TPMSPCRSelection(hash: .sha256, indices: remaining)]))
+            let indices = read.selection.selections.flatMap(\.indices)
+            for (index, value) in zip(indices, read.digests) { pcrs[index] = value }
+            remaining.removeAll(where: indices.contains)
+        }
+        return EvidenceBundle(nonce: nonce, runtimeKey: runtimeKey, evidence: .tpm(TPMEvidence(
+            attestationKey: self.ak.publicArea, akCertificates: [self.akCertificate],
+            quote: TPMQuoteEvidence(attest: quote.attest, signature: quote.signature, pcrs: [.sha256: pcrs], eventLog: self.eventLog))))
+    }
+
+    func verifier(allowEmulatedRoots: Bool = true) -> AttestationVerifier {
+        AttestationVerifier(configuration: .init(emulatedTPMRoots: [self.caCertificate], allowEmulatedRoots: allowEmulatedRoots))
+    }
+}
+
+/// A fresh runtime key, as a guest generates one per request.
+func newRuntimeKey() -> RuntimeKey {
+    RuntimeKey(P256.KeyAgreement.PrivateKey().publicKey)
+}
+
+/// A fresh 32-byte nonce, as a verifier issues one.
+func newNonce() -> [UInt8] {
+    (0..<32).map { _ in UInt8.random(in: 0...255) }
+}
