@@ -94,10 +94,11 @@ let package = Package(
         .testTarget(
             name: "AttestationServerTests",
             dependencies: [
-                "AttestationServer", "Attestation", "KeyBroker", "SEVSNP", crypto, logging,
+                "AttestationServer", "AttestationClient", "Attestation", "KeyBroker", "SEVSNP", crypto, logging, asn1,
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(name: "GuestAttestationTests", dependencies: ["GuestAttestation", "SEVSNP", "TPM2", "TPMClient", "VirtualTPM", crypto]),
