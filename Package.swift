@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "PCRPrediction", targets: ["PCRPrediction"]),
         .library(name: "DiskEncryption", targets: ["DiskEncryption"]),
         .library(name: "DiskEncryptionTPM", targets: ["DiskEncryptionTPM"]),
+        .library(name: "AzureCVM", targets: ["AzureCVM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -44,10 +45,11 @@ let package = Package(
         .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
         .target(name: "DiskEncryption", dependencies: ["CLibCrypto", crypto, cryptoExtras]),
         .target(name: "DiskEncryptionTPM", dependencies: ["DiskEncryption", "TPM2", "TPMClient", crypto]),
+        .target(name: "AzureCVM", dependencies: ["SEVSNP", "TPM2", crypto, cryptoExtras]),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "AzureCVM", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,6 +58,7 @@ let package = Package(
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
         .testTarget(name: "DiskEncryptionTests", dependencies: ["DiskEncryption", "DiskEncryptionTPM", "TPM2", "TPMClient", "VirtualTPM", crypto]),
+        .testTarget(name: "AzureCVMTests", dependencies: ["AzureCVM", "SEVSNP", "TPM2", crypto, cryptoExtras, x509]),
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
     ]
 )
