@@ -27,6 +27,8 @@ let package = Package(
         .library(name: "AttestationClient", targets: ["AttestationClient"]),
         .library(name: "Attestation", targets: ["Attestation"]),
         .library(name: "GuestAttestation", targets: ["GuestAttestation"]),
+        .library(name: "AzureCVM", targets: ["AzureCVM"]),
+        .library(name: "EmulatedPlatform", targets: ["EmulatedPlatform"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -78,10 +80,18 @@ let package = Package(
             dependencies: ["SEVSNP", "TPM2", "EventLog", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
         ),
         .target(name: "GuestAttestation", dependencies: ["SEVSNP", "TPM2", "TPMClient"]),
+        .target(name: "AzureCVM", dependencies: ["SEVSNP", "TPM2", crypto, cryptoExtras]),
+        .target(
+            name: "EmulatedPlatform",
+            dependencies: [
+                "AzureCVM", "SEVSNP", "TPM2", "TPMClient", "VirtualTPM", "EventLog", "Authenticode", "PCRPrediction",
+                "DiskEncryption", "DiskEncryptionTPM", crypto, x509, asn1,
+            ]
+        ),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", logging, x509, asn1,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", "AzureCVM", "EmulatedPlatform", logging, x509, asn1,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -102,6 +112,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GuestAttestationTests", dependencies: ["GuestAttestation", "SEVSNP", "TPM2", "TPMClient", "VirtualTPM", crypto]),
+        .testTarget(name: "AzureCVMTests", dependencies: ["AzureCVM", "SEVSNP", "TPM2", crypto, cryptoExtras, x509]),
+        .testTarget(
+            name: "EmulatedPlatformTests",
+            dependencies: ["EmulatedPlatform", "AzureCVM", "SEVSNP", "TPM2", "TPMClient", "EventLog", "PCRPrediction", "Authenticode", "DiskEncryptionTPM"]
+        ),
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
         .testTarget(
             name: "AttestationTests",
