@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "GuestAttestation", targets: ["GuestAttestation"]),
         .library(name: "AzureCVM", targets: ["AzureCVM"]),
         .library(name: "EmulatedPlatform", targets: ["EmulatedPlatform"]),
+        .library(name: "TDX", targets: ["TDX"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -88,10 +89,11 @@ let package = Package(
                 "DiskEncryption", "DiskEncryptionTPM", crypto, x509, asn1,
             ]
         ),
+        .target(name: "TDX", dependencies: ["EventLog", crypto, x509, asn1]),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", "AzureCVM", "EmulatedPlatform", logging, x509, asn1,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", "AzureCVM", "EmulatedPlatform", "TDX", logging, x509, asn1,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -123,5 +125,6 @@ let package = Package(
             dependencies: ["Attestation", "SEVSNP", "TPM2", "EventLog", "VirtualTPM", "TPMClient", crypto, x509,
                            .product(name: "JWTKit", package: "jwt-kit")]
         ),
+        .testTarget(name: "TDXTests", dependencies: ["TDX", "EventLog", crypto, x509, asn1]),
     ]
 )
