@@ -27,6 +27,8 @@ let package = Package(
         .library(name: "AttestationClient", targets: ["AttestationClient"]),
         .library(name: "Attestation", targets: ["Attestation"]),
         .library(name: "GuestAttestation", targets: ["GuestAttestation"]),
+        .library(name: "GuestAgent", targets: ["GuestAgent"]),
+        .library(name: "CVMDemo", targets: ["CVMDemo"]),
         .library(name: "AzureCVM", targets: ["AzureCVM"]),
         .library(name: "EmulatedPlatform", targets: ["EmulatedPlatform"]),
         .library(name: "TDX", targets: ["TDX"]),
@@ -81,6 +83,7 @@ let package = Package(
             dependencies: ["SEVSNP", "TPM2", "EventLog", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
         ),
         .target(name: "GuestAttestation", dependencies: ["SEVSNP", "TPM2", "TPMClient"]),
+        .target(name: "GuestAgent", dependencies: ["GuestAttestation", "Attestation", "AttestationClient", "KeyBroker", "SEVSNP", "TPM2", "TPMClient", crypto]),
         .target(name: "AzureCVM", dependencies: ["SEVSNP", "TPM2", crypto, cryptoExtras]),
         .target(
             name: "EmulatedPlatform",
@@ -90,10 +93,17 @@ let package = Package(
             ]
         ),
         .target(name: "TDX", dependencies: ["EventLog", crypto, x509, asn1]),
+        .target(
+            name: "CVMDemo",
+            dependencies: [
+                "AttestationServer", "AttestationClient", "Attestation", "GuestAgent", "EmulatedPlatform", "DiskEncryption", "EventLog", "KeyBroker",
+                "SEVSNP", "TPM2", crypto, logging,
+            ]
+        ),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", "AzureCVM", "EmulatedPlatform", "TDX", logging, x509, asn1,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", "GuestAgent", "CVMDemo", "AzureCVM", "EmulatedPlatform", "TDX", logging, x509, asn1,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -51,6 +51,11 @@ public struct AttestationClient: Sendable {
         try await call("/v1/admin/secrets", method: .GET, admin: true, as: [[String: String]].self)
     }
 
+    /// `GET /v1/admin/audit`: the newest `limit` audit events, newest first.
+    public func audit(limit: Int = 100) async throws -> [ServiceAuditEvent] {
+        try await call("/v1/admin/audit?limit=\(limit)", method: .GET, admin: true, as: [ServiceAuditEvent].self)
+    }
+
     /// `PUT /v1/admin/policies/{name}` or `/v1/admin/reference-values/{name}`.
     public func putDocument(kind: String, name: String, json: [UInt8]) async throws {
         _ = try await call("/v1/admin/\(kind)/\(name)", method: .PUT, body: json, admin: true, as: [String: String].self)
@@ -108,6 +113,15 @@ public struct ServiceRule: Sendable, Codable, Equatable {
     public let passed: Bool
     public let expected: String
     public let actual: String
+}
+
+/// One line of the service's audit log.
+public struct ServiceAuditEvent: Sendable, Decodable {
+    public let time: Date
+    public let action: String
+    public let subject: String
+    public let outcome: String
+    public let detail: String
 }
 
 /// `POST /v1/attest`'s answer.

@@ -32,7 +32,7 @@ public struct CollectedEvidence: Sendable, Hashable {
     public var tdQuote: [UInt8]?
     public var tdReport: [UInt8]?
     public var azureHCLReport: [UInt8]?
-    public var tpmQuote: TPMQuoteEvidence?
+    public var tpmQuote: GuestQuote?
     public var eventLog: [UInt8]?
     public var ccel: [UInt8]?
     /// For each file name, the interface its bytes came from.

@@ -25,15 +25,18 @@ public struct GuestEvidenceCollector: Sendable {
         self.tpm = tpm
     }
 
-    /// Detects the platform and collects its evidence for `nonce` (1 to 64 bytes): the report
-    /// (its report data is the nonce padded with zeros to 64 bytes), a TPM quote of the SHA-256
-    /// `pcrs` with the nonce as qualifying data when a TPM answers, and the event logs present.
-    /// `privilegeLevel` is the SEV-SNP VMPL to request (configfs-tsm privlevel, or the
-    /// snp_report_req vmpl, 0 by default there).
-    public func collect(nonce: [UInt8], pcrs: [Int] = Array(0..<24), privilegeLevel: UInt32? = nil) throws(GuestAttestationError) -> CollectedEvidence {
-        guard (1...64).contains(nonce.count) else { throw .invalidArgument("the nonce must be 1 to 64 bytes, not \(nonce.count)") }
+    /// Detects the platform and collects its evidence answering `nonce`: the hardware report with
+    /// `reportData` (64 bytes), a TPM quote of the SHA-256 `pcrs` with `qualifyingData` (at most
+    /// 64 bytes) when a TPM answers, and the event logs present. The caller derives both values
+    /// from the verifier's nonce (the Attestation library's `EvidenceBinding`); the nonce itself
+    /// is only recorded. `privilegeLevel` is the SEV-SNP VMPL to request (configfs-tsm privlevel,
+    /// or the snp_report_req vmpl, 0 by default there).
+    public func collect(
+        nonce: [UInt8], reportData: [UInt8], qualifyingData: [UInt8], pcrs: [Int] = Array(0..<24), privilegeLevel: UInt32? = nil
+    ) throws(GuestAttestationError) -> CollectedEvidence {
+        guard reportData.count == 64 else { throw .invalidArgument("report data is 64 bytes, not \(reportData.count)") }
         let detection = PlatformDetector(fileSystem: fileSystem, tpm: tpm).detect()
-        var evidence = CollectedEvidence(platform: detection.platform, nonce: nonce, reportData: nonce + [UInt8](repeating: 0, count: 64 - nonce.count))
+        var evidence = CollectedEvidence(platform: detection.platform, nonce: nonce, reportData: reportData)
         switch detection.platform {
         case .sevSNP:
             try collectSNP(into: &evidence, provider: detection.tsmProvider, privilegeLevel: privilegeLevel)
@@ -50,7 +53,7 @@ public struct GuestEvidenceCollector: Sendable {
             throw .unavailable("nothing to collect: \(detection.reason)")
         }
         if detection.tpmAnswers, let tpm {
-            evidence.tpmQuote = try GuestTPM(client: tpm).quote(qualifyingData: nonce, pcrs: pcrs)
+            evidence.tpmQuote = try GuestTPM(client: tpm).quote(qualifyingData: qualifyingData, pcrs: pcrs)
             for name in ["tpm-ak-public.bin", "tpm-quote-attest.bin", "tpm-quote-signature.bin"] { evidence.sources[name] = "TPM2_Quote" }
         }
         if let log = try fileSystem.readIfPresent(Self.eventLogPath) {

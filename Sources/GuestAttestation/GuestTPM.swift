@@ -2,7 +2,7 @@ import TPM2
 import TPMClient
 
 /// A TPM2_Quote over SHA-256 PCRs with the key that signed it and the PCR values it covers.
-public struct TPMQuoteEvidence: Sendable, Hashable {
+public struct GuestQuote: Sendable, Hashable {
     /// Where the attestation key came from: the persistent handle it was found at, or nil for a
     /// key created for this quote.
     public var persistentKey: TPMHandle?
@@ -69,7 +69,7 @@ public struct GuestTPM: Sendable {
     /// key, otherwise by an ECC P-256 restricted signing key created in the owner hierarchy for
     /// this quote and flushed afterwards. The PCRs are read before and after the quote; if an
     /// extend came between, everything is done again (three attempts).
-    public func quote(qualifyingData: [UInt8], pcrs: [Int]) throws(GuestAttestationError) -> TPMQuoteEvidence {
+    public func quote(qualifyingData: [UInt8], pcrs: [Int]) throws(GuestAttestationError) -> GuestQuote {
         guard qualifyingData.count <= 64 else { throw .invalidArgument("qualifying data takes at most 64 bytes, not \(qualifyingData.count)") }
         guard !pcrs.isEmpty, pcrs.allSatisfy({ (0..<24).contains($0) }) else { throw .invalidArgument("PCR indices must be 0-23") }
         let selection = TPMLPCRSelection([TPMSPCRSelection(hash: .sha256, indices: pcrs)])
@@ -79,7 +79,7 @@ public struct GuestTPM: Sendable {
             let before = try pcrValues(pcrs)
             let result = try command { () throws(TPMClientError) in try client.quote(key: key.handle, qualifyingData: qualifyingData, selection: selection) }
             guard try pcrValues(pcrs) == before else { continue }
-            return TPMQuoteEvidence(
+            return GuestQuote(
                 persistentKey: persistent, keyPublic: key.publicArea.tpmBytes, attest: result.attest,
                 signature: result.signature.tpmBytes, pcrValues: before)
         }

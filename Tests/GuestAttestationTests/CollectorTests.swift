@@ -21,7 +21,7 @@ struct CollectorTests {
         let (guest, tsm) = try ConfigFSTSMTests.snpGuest()
         let log = try TestData.eventLog
         try guest.tree.file(GuestEvidenceCollector.eventLogPath, log)
-        let evidence = try GuestEvidenceCollector(fileSystem: guest, tpm: nil).collect(nonce: Self.nonce)
+        let evidence = try GuestEvidenceCollector(fileSystem: guest, tpm: nil).collect(nonce: Self.nonce, reportData: Self.reportData, qualifyingData: Self.nonce)
         #expect(evidence.platform == .sevSNP)
         #expect(try Self.verifySNP(evidence).report.reportData == Self.reportData)
         #expect(evidence.eventLog == log)
@@ -36,7 +36,7 @@ struct CollectorTests {
         let guest = FakeGuest(try GuestTree())
         let kernel = FakeSEVGuestKernel(certificates: try TestData.milanCertificateTable)
         guest.devices[SEVGuestDevice.path] = kernel
-        let evidence = try GuestEvidenceCollector(fileSystem: guest, tpm: nil).collect(nonce: Self.nonce, privilegeLevel: 1)
+        let evidence = try GuestEvidenceCollector(fileSystem: guest, tpm: nil).collect(nonce: Self.nonce, reportData: Self.reportData, qualifyingData: Self.nonce, privilegeLevel: 1)
         let report = try SNPReport(bytes: try #require(evidence.snpReport))
         #expect(report.reportData == Self.reportData && report.vmpl == 1)
         #expect(try SNPCertificateTable(bytes: try #require(evidence.snpCertificateTable)).entries.map(\.kind) == [.vcek, .ask, .ark])
@@ -49,15 +49,15 @@ struct CollectorTests {
         let table = try Emulated.certificateTable
         let stale = EmulatedTSM(provider: "sev_guest") { _, _ in (try Emulated.report([UInt8](repeating: 9, count: 64)), table) }
         #expect(throws: GuestAttestationError.reportDataMismatch(source: "configfs-tsm (provider sev_guest)")) {
-            try GuestEvidenceCollector(fileSystem: FakeGuest(try GuestTree(), tsm: stale), tpm: nil).collect(nonce: Self.nonce)
+            try GuestEvidenceCollector(fileSystem: FakeGuest(try GuestTree(), tsm: stale), tpm: nil).collect(nonce: Self.nonce, reportData: Self.reportData, qualifyingData: Self.nonce)
         }
         let short = EmulatedTSM(provider: "sev_guest") { inblob, _ in (Array(try Emulated.report(inblob).prefix(1000)), table) }
         #expect(throws: GuestAttestationError.snp(.wrongReportSize(actual: 1000))) {
-            try GuestEvidenceCollector(fileSystem: FakeGuest(try GuestTree(), tsm: short), tpm: nil).collect(nonce: Self.nonce)
+            try GuestEvidenceCollector(fileSystem: FakeGuest(try GuestTree(), tsm: short), tpm: nil).collect(nonce: Self.nonce, reportData: Self.reportData, qualifyingData: Self.nonce)
         }
         let badTable = EmulatedTSM(provider: "sev_guest") { inblob, _ in (try Emulated.report(inblob), Array(table.prefix(30))) }
         #expect(throws: GuestAttestationError.snp(.truncated(field: "certificate table entry GUID", offset: 24))) {
-            try GuestEvidenceCollector(fileSystem: FakeGuest(try GuestTree(), tsm: badTable), tpm: nil).collect(nonce: Self.nonce)
+            try GuestEvidenceCollector(fileSystem: FakeGuest(try GuestTree(), tsm: badTable), tpm: nil).collect(nonce: Self.nonce, reportData: Self.reportData, qualifyingData: Self.nonce)
         }
     }
 
@@ -74,7 +74,7 @@ struct CollectorTests {
         guest.devices[TDXGuestDevice.path] = kernel
         let ccel = try TestData.ccel
         try guest.tree.file(GuestEvidenceCollector.ccelPath, ccel)
-        let evidence = try GuestEvidenceCollector(fileSystem: guest, tpm: nil).collect(nonce: Self.nonce)
+        let evidence = try GuestEvidenceCollector(fileSystem: guest, tpm: nil).collect(nonce: Self.nonce, reportData: Self.reportData, qualifyingData: Self.nonce)
         #expect(evidence.platform == .tdx)
         #expect(evidence.tdQuote == quote)
         #expect(written == Self.reportData)
@@ -87,7 +87,7 @@ struct CollectorTests {
     @Test("Azure CVM: the real HCL report from NV and a quote with the nonce, written to files and read back")
     func azure() throws {
         let (tree, client) = try DetectionTests.azureGuest()
-        let evidence = try GuestEvidenceCollector(fileSystem: tree.fileSystem, tpm: client).collect(nonce: Self.nonce, pcrs: [0, 1, 2, 3, 7])
+        let evidence = try GuestEvidenceCollector(fileSystem: tree.fileSystem, tpm: client).collect(nonce: Self.nonce, reportData: Self.reportData, qualifyingData: Self.nonce, pcrs: [0, 1, 2, 3, 7])
         #expect(evidence.platform == .azureCVM)
         #expect(evidence.azureHCLReport == (try TestData.azureHCLReport))
         let quote = try #require(evidence.tpmQuote)
@@ -117,11 +117,11 @@ struct CollectorTests {
         try guest.tree.file(GuestEvidenceCollector.eventLogPath, [1, 2, 3])
         guest.failures[GuestEvidenceCollector.eventLogPath] = EACCES
         #expect(throws: GuestAttestationError.fileSystem(operation: "examine", path: GuestEvidenceCollector.eventLogPath, errno: EACCES)) {
-            try GuestEvidenceCollector(fileSystem: guest, tpm: nil).collect(nonce: Self.nonce)
+            try GuestEvidenceCollector(fileSystem: guest, tpm: nil).collect(nonce: Self.nonce, reportData: Self.reportData, qualifyingData: Self.nonce)
         }
         let out = try GuestTree()
         try out.file("/file", [0])
-        let evidence = try GuestEvidenceCollector(fileSystem: FakeGuest(try GuestTree(), tsm: try ConfigFSTSMTests.snpGuest().1), tpm: nil).collect(nonce: Self.nonce)
+        let evidence = try GuestEvidenceCollector(fileSystem: FakeGuest(try GuestTree(), tsm: try ConfigFSTSMTests.snpGuest().1), tpm: nil).collect(nonce: Self.nonce, reportData: Self.reportData, qualifyingData: Self.nonce)
         #expect(throws: GuestAttestationError.fileSystem(operation: "create directory", path: out.url.path + "/file/evidence", errno: ENOTDIR)) {
             try evidence.write(toDirectory: out.url.path + "/file/evidence")
         }
@@ -135,7 +135,7 @@ struct CollectorTests {
             try collector.collect(nonce: [UInt8](repeating: 1, count: 65))
         }
         #expect(throws: GuestAttestationError.unavailable("nothing to collect: no report interface and no TPM")) {
-            try collector.collect(nonce: Self.nonce)
+            try collector.collect(nonce: Self.nonce, reportData: Self.reportData, qualifyingData: Self.nonce)
         }
     }
 }

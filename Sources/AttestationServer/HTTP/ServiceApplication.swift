@@ -66,13 +66,16 @@ public enum ServiceApplication {
             try await store.migrate()
             try await service.prepare()
         }
+        let result: Result<Void, any Error>
         do {
             try await app.runService()
+            result = .success(())
         } catch {
-            try? await store.close()
-            throw error
+            result = .failure(error)
         }
-        try await store.close()
+        // Closed outside this (possibly cancelled) task, so that cancellation cannot skip it.
+        try await Task { try await store.close() }.value
+        try result.get()
     }
 }
 
