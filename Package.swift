@@ -22,7 +22,11 @@ let package = Package(
         .library(name: "PCRPrediction", targets: ["PCRPrediction"]),
         .library(name: "DiskEncryption", targets: ["DiskEncryption"]),
         .library(name: "DiskEncryptionTPM", targets: ["DiskEncryptionTPM"]),
+        .library(name: "KeyBroker", targets: ["KeyBroker"]),
+        .library(name: "AttestationServer", targets: ["AttestationServer"]),
+        .library(name: "AttestationClient", targets: ["AttestationClient"]),
         .library(name: "Attestation", targets: ["Attestation"]),
+        .library(name: "GuestAttestation", targets: ["GuestAttestation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -30,6 +34,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.0"),
     ],
     targets: [
@@ -46,14 +55,33 @@ let package = Package(
         .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
         .target(name: "DiskEncryption", dependencies: ["CLibCrypto", crypto, cryptoExtras]),
         .target(name: "DiskEncryptionTPM", dependencies: ["DiskEncryption", "TPM2", "TPMClient", crypto]),
+        .target(name: "KeyBroker", dependencies: [crypto]),
+        .target(
+            name: "AttestationServer",
+            dependencies: [
+                "KeyBroker", crypto, logging,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: [.copy("Resources/openapi.json")]
+        ),
+        .target(
+            name: "AttestationClient",
+            dependencies: ["KeyBroker", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         .target(
             name: "Attestation",
             dependencies: ["SEVSNP", "TPM2", "EventLog", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
         ),
+        .target(name: "GuestAttestation", dependencies: ["SEVSNP", "TPM2", "TPMClient"]),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "Attestation", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -62,6 +90,16 @@ let package = Package(
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
         .testTarget(name: "DiskEncryptionTests", dependencies: ["DiskEncryption", "DiskEncryptionTPM", "TPM2", "TPMClient", "VirtualTPM", crypto]),
+        .testTarget(name: "KeyBrokerTests", dependencies: ["KeyBroker", crypto]),
+        .testTarget(
+            name: "AttestationServerTests",
+            dependencies: [
+                "AttestationServer", "KeyBroker", crypto, logging,
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "GuestAttestationTests", dependencies: ["GuestAttestation", "SEVSNP", "TPM2", "TPMClient", "VirtualTPM", crypto]),
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
         .testTarget(
             name: "AttestationTests",

@@ -13,6 +13,7 @@ debian_packages=(
   qemu-system-x86 busybox-static cpio                  # the measured-boot test: OVMF on our vTPM under QEMU
   cryptsetup-bin python3-cryptography                  # LUKS2 peer; OpenSSL AES-XTS for sector checks
   systemd-boot-efi systemd binutils                    # UKI stub, systemd-measure and objcopy for PCR 11 prediction
+  postgresql                                           # the attestation service's shared store (replica tests)
 )
 
 missing=()
@@ -27,10 +28,16 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# sev-snp-measure: the reference SNP launch-measurement calculator the tests compare against.
-if ! python3 -c 'import sevsnpmeasure' 2>/dev/null; then
-  echo "install-deps: pip install sev-snp-measure"
+# PyPI peers: sev-snp-measure (the reference SNP launch-measurement calculator), pyhpke (an
+# independent RFC 9180 HPKE for the key broker's release format), schemathesis (the HTTP API
+# checked against its OpenAPI document).
+pip_install() {
+  local module=$1 requirement=$2
+  python3 -c "import $module" 2>/dev/null && return 0
+  echo "install-deps: pip install $requirement"
   # Debian's own python3 is externally managed (PEP 668); a pyenv or venv python is not.
-  python3 -m pip install --quiet sev-snp-measure==0.0.13 2>/dev/null ||
-    python3 -m pip install --quiet --break-system-packages sev-snp-measure==0.0.13
-fi
+  python3 -m pip install --quiet "$requirement" 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages "$requirement"
+}
+pip_install sevsnpmeasure sev-snp-measure==0.0.13
+pip_install pyhpke pyhpke==0.6.5

@@ -2,22 +2,24 @@
 /// (SEV Secure Nested Paging Firmware ABI Specification, pub. 56860: all fields are little-endian).
 ///
 /// Reads past the end throw ``SNPError/truncated(field:offset:)`` naming the field being read.
-struct LittleEndianReader {
+/// Package-visible so that GuestAttestation encodes the Linux sev-guest structures (also
+/// little-endian) with the same reader and writer.
+package struct LittleEndianReader {
     private let bytes: [UInt8]
     /// Offset of the next byte to read, from the start of the buffer.
-    private(set) var offset: Int
+    package private(set) var offset: Int
 
-    init(_ bytes: [UInt8], offset: Int = 0) {
+    package init(_ bytes: [UInt8], offset: Int = 0) {
         self.bytes = bytes
         self.offset = offset
     }
 
-    mutating func integer<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, field: String) throws(SNPError) -> T {
+    package mutating func integer<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, field: String) throws(SNPError) -> T {
         let raw = try self.bytes(MemoryLayout<T>.size, field: field)
         return raw.reversed().reduce(T(0)) { ($0 << 8) | T($1) }
     }
 
-    mutating func bytes(_ count: Int, field: String) throws(SNPError) -> [UInt8] {
+    package mutating func bytes(_ count: Int, field: String) throws(SNPError) -> [UInt8] {
         guard count >= 0, self.offset + count <= self.bytes.count else {
             throw .truncated(field: field, offset: self.offset)
         }
@@ -26,7 +28,7 @@ struct LittleEndianReader {
     }
 
     /// Consumes `count` bytes that the specification marks reserved and requires to be zero.
-    mutating func reserved(_ count: Int, field: String) throws(SNPError) {
+    package mutating func reserved(_ count: Int, field: String) throws(SNPError) {
         let start = self.offset
         let raw = try self.bytes(count, field: field)
         if let index = raw.firstIndex(where: { $0 != 0 }) {
@@ -36,20 +38,22 @@ struct LittleEndianReader {
 }
 
 /// Appends little-endian values to a growing byte buffer; the inverse of ``LittleEndianReader``.
-struct LittleEndianWriter {
-    private(set) var bytes: [UInt8] = []
+package struct LittleEndianWriter {
+    package private(set) var bytes: [UInt8] = []
 
-    mutating func integer<T: FixedWidthInteger & UnsignedInteger>(_ value: T) {
+    package init() {}
+
+    package mutating func integer<T: FixedWidthInteger & UnsignedInteger>(_ value: T) {
         for index in 0..<MemoryLayout<T>.size {
             self.bytes.append(UInt8(truncatingIfNeeded: value >> (8 * index)))
         }
     }
 
-    mutating func bytes(_ raw: [UInt8]) {
+    package mutating func bytes(_ raw: [UInt8]) {
         self.bytes.append(contentsOf: raw)
     }
 
-    mutating func zeros(_ count: Int) {
+    package mutating func zeros(_ count: Int) {
         self.bytes.append(contentsOf: repeatElement(0, count: count))
     }
 }

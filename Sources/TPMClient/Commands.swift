@@ -185,6 +185,18 @@ extension TPM2Client {
         _ = try run(.nvUndefineSpace, "TPM2_NV_UndefineSpace", handles: [authHandle, index], auths: [auth])
     }
 
+    /// TPM2_NV_ReadPublic (Part 3 §31.6): the public area of an NV index, which needs no
+    /// authorization.
+    public func nvReadPublic(_ index: TPMHandle) throws(TPMClientError) -> TPMSNVPublic {
+        let name = "TPM2_NV_ReadPublic"
+        let response = try run(.nvReadPublic, name, handles: [index])
+        return try decode(response, name) { r throws(TPMMarshalError) in
+            let area = try r.sizedStructure("nvPublic") { r2 throws(TPMMarshalError) in try TPMSNVPublic(from: &r2) }!
+            _ = try r.sized("nvName", maximum: TPMLimits.maxName)
+            return area
+        }
+    }
+
     /// TPM2_NV_Write (Part 3 §31.7) of `data` at `offset`; `authHandle` defaults to the index
     /// itself (authWrite).
     public func nvWrite(index: TPMHandle, data: [UInt8], offset: UInt16 = 0, authHandle: TPMHandle? = nil, auth: TPMSessionAuth = .password()) throws(TPMClientError) {
@@ -220,6 +232,31 @@ extension TPM2Client {
         return try decode(response, name) { r throws(TPMMarshalError) in
             TPMQuoteResult(attest: try r.sized("quoted", maximum: 0xFFFF), signature: try TPMTSignature(from: &r))
         }
+    }
+
+    /// TPM2_GetCapability (Part 3 §30.2) of one TPM_CAP_TPM_PROPERTIES value (Part 2 §6.13,
+    /// returned as a TPML_TAGGED_TPM_PROPERTY, §10.9.8), such as TPM_PT_NV_BUFFER_MAX.
+    public func tpmProperty(_ tag: TPMPropertyTag) throws(TPMClientError) -> UInt32 {
+        let name = "TPM2_GetCapability"
+        let response = try run(.getCapability, name) { w in
+            w.u32(TPMCapability.tpmProperties.rawValue)
+            w.u32(tag.rawValue)
+            w.u32(1)
+        }
+        let properties = try decode(response, name) { r throws(TPMMarshalError) in
+            _ = try r.u8("moreData")
+            let capability = try r.u32("capability")
+            guard capability == TPMCapability.tpmProperties.rawValue else {
+                throw .invalidValue(field: "capability", offset: 1, value: UInt64(capability))
+            }
+            return try r.list("TPML_TAGGED_TPM_PROPERTY", maximum: 127) { r2 throws(TPMMarshalError) in
+                (property: try r2.u32("TPMS_TAGGED_PROPERTY.property"), value: try r2.u32("TPMS_TAGGED_PROPERTY.value"))
+            }
+        }
+        guard let first = properties.first, first.property == tag.rawValue else {
+            throw .malformedResponse(command: name, reason: "TPM_PT 0x\(String(tag.rawValue, radix: 16)) is not among the properties returned")
+        }
+        return first.value
     }
 
     /// TPM2_StartAuthSession (Part 3 §11.1) of an unsalted, unbound session with no symmetric

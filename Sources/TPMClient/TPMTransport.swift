@@ -106,6 +106,84 @@ public final class SwtpmTransport: TPMTransport, @unchecked Sendable {
     }
 }
 
+/// Carries Part 3 §5 frames to a TPM character device, such as Linux's `/dev/tpmrm0` (the
+/// kernel's resource manager) or `/dev/tpm0`: the whole command in one write(2), since the Linux
+/// TPM driver takes a command only in a single write, then reads until as many bytes as the
+/// response's own responseSize (Part 3 §5.2) have arrived. The device is opened on first use and
+/// reopened after a failed exchange, which may have left a response unread.
+public final class DeviceTransport: TPMTransport, @unchecked Sendable {
+    /// The device path, or a description of the descriptor the transport was given.
+    public let path: String
+    private let reopens: Bool
+    private let lock = NSLock()
+    private var descriptor: Int32?
+
+    /// A transport to the TPM device at `path`.
+    public init(path: String = "/dev/tpmrm0") {
+        self.path = path
+        reopens = true
+    }
+
+    /// A transport over a descriptor that is already open (one end of a socket pair, say), named
+    /// `name` in errors; it is closed when the transport is released.
+    public init(fileDescriptor: Int32, name: String) {
+        path = name
+        reopens = false
+        descriptor = fileDescriptor
+    }
+
+    deinit {
+        if let descriptor { close(descriptor) }
+    }
+
+    public func send(_ command: [UInt8]) throws(TPMClientError) -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        let fd: Int32
+        if let descriptor {
+            fd = descriptor
+        } else {
+            fd = open(path, O_RDWR | O_CLOEXEC)
+            guard fd >= 0 else { throw .transport("open \(path): \(String(cString: strerror(errno)))") }
+            descriptor = fd
+        }
+        do {
+            return try Self.exchange(command, on: fd)
+        } catch {
+            if reopens {
+                close(fd)
+                descriptor = nil
+            }
+            throw .transport("\(path): \(error)")
+        }
+    }
+
+    private static func exchange(_ command: [UInt8], on fd: Int32) throws(VTPMTransportError) -> [UInt8] {
+        var written: Int
+        repeat {
+            written = command.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        } while written < 0 && errno == EINTR
+        guard written >= 0 else { throw .socket("write", errno: errno) }
+        guard written == command.count else { throw .socket("write of \(command.count) bytes took only \(written)", errno: EIO) }
+        var response: [UInt8] = []
+        var expected = 10
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while response.count < expected {
+            let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if got < 0, errno == EINTR { continue }
+            guard got >= 0 else { throw .socket("read", errno: errno) }
+            guard got > 0 else { throw .closed }
+            response += chunk[..<got]
+            if response.count >= 10 {
+                expected = Int(response[2...5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+                guard (10...ReusedConnection.maxResponse).contains(expected) else { throw .socket("response size \(expected)", errno: EPROTO) }
+            }
+        }
+        guard response.count == expected else { throw .socket("\(response.count - expected) bytes after the response", errno: EPROTO) }
+        return response
+    }
+}
+
 /// A TCP connection opened on first use, reused for later exchanges, and dropped after a
 /// failure so that the next exchange reconnects. Exchanges are serialized.
 final class ReusedConnection: @unchecked Sendable {

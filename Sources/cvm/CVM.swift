@@ -1,10 +1,10 @@
 import ArgumentParser
 
 @main
-struct CVM: ParsableCommand {
+struct CVM: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cvm",
         abstract: "Prove that a confidential VM is what it claims to be.",
-        subcommands: [VTPMCommand.self, EventLogCommand.self, PECommand.self, PCRCommand.self, SNPCommand.self, PolicyCommand.self, EvidenceCommand.self, DiskCommand.self, BenchCommand.self]
+        subcommands: [VTPMCommand.self, EventLogCommand.self, PECommand.self, PCRCommand.self, SNPCommand.self, PolicyCommand.self, EvidenceCommand.self, DiskCommand.self, ServeCommand.self, AttestCommand.self, SecretCommand.self, BenchCommand.self, AgentCommand.self]
     )
 }

@@ -1,4 +1,7 @@
+import ArgumentParser
 import Foundation
+import GuestAttestation
+import TPMClient
 
 /// A file named on the command line could not be read.
 struct FileReadError: Error, CustomStringConvertible {
@@ -63,4 +66,63 @@ func callsPerSecond(seconds: Double, minimumCalls: Int = 1, _ body: () throws ->
 extension Duration {
     /// The duration as a number of seconds.
     var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// PCR indices given as a comma-separated list.
+func pcrIndices(_ list: String) throws -> [Int] {
+    try list.split(separator: ",").map { text in
+        guard let pcr = Int(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad PCR \(text)") }
+        return pcr
+    }
+}
+
+/// A TPM named on the command line: `device[:PATH]` (a TPM character device, `/dev/tpmrm0`
+/// unless PATH is given, taken below the command's `--root`), `socket:HOST:PORT` or
+/// `swtpm:[HOST:]PORT` (bare command frames over TCP, as swtpm's data channel carries them), or
+/// `mssim:[HOST:]PORT` (the Microsoft simulator protocol, e.g. `cvm vtpm serve`).
+struct TPMAddress: ExpressibleByArgument {
+    enum Kind {
+        case device(path: String)
+        case mssim(host: String, port: UInt16)
+        case swtpm(host: String, port: UInt16)
+    }
+
+    var kind: Kind
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ":", maxSplits: 1).map(String.init)
+        if parts[0] == "device" {
+            kind = .device(path: parts.count == 2 ? parts[1] : "/dev/tpmrm0")
+            return
+        }
+        let fields = argument.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard fields.count == 2 || fields.count == 3, let port = UInt16(fields[fields.count - 1]) else { return nil }
+        let host = fields.count == 3 ? fields[1] : "127.0.0.1"
+        switch fields[0] {
+        case "mssim": kind = .mssim(host: host, port: port)
+        case "swtpm": kind = .swtpm(host: host, port: port)
+        case "socket" where fields.count == 3: kind = .swtpm(host: host, port: port)
+        default: return nil
+        }
+    }
+
+    /// The client; a device path is taken below `root`.
+    func client(root: String = "/") -> TPM2Client {
+        switch kind {
+        case let .device(path): TPM2Client(transport: DeviceTransport(path: LocalGuestFileSystem(root: root).hostPath(path)))
+        case let .mssim(host, port): TPM2Client(transport: MSSimTransport(host: host, port: port))
+        case let .swtpm(host, port): TPM2Client(transport: SwtpmTransport(host: host, port: port))
+        }
+    }
+
+    /// The client, after TPM2_Startup(CLEAR) when a simulator has not started yet (Part 3 §9.3:
+    /// TPM_RC_INITIALIZE when it has). A device was started by the firmware.
+    func startedClient(root: String = "/") throws -> TPM2Client {
+        let client = client(root: root)
+        if case .device = kind { return client }
+        do {
+            try client.startup(.clear)
+        } catch where error.responseCode?.base == .initialize {}
+        return client
+    }
 }

@@ -5,32 +5,6 @@ import TPM2
 import TPMClient
 
 extension DiskCommand {
-    /// A TPM reached over TCP on loopback or a named host: `mssim:[HOST:]PORT` (the Microsoft
-    /// simulator protocol, e.g. `cvm vtpm serve`) or `swtpm:[HOST:]PORT` (swtpm's data channel).
-    struct TPMAddress: ExpressibleByArgument {
-        var client: TPM2Client
-
-        init?(argument: String) {
-            let parts = argument.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 2 || parts.count == 3, let port = UInt16(parts[parts.count - 1]) else { return nil }
-            let host = parts.count == 3 ? parts[1] : "127.0.0.1"
-            switch parts[0] {
-            case "mssim": client = TPM2Client(transport: MSSimTransport(host: host, port: port))
-            case "swtpm": client = TPM2Client(transport: SwtpmTransport(host: host, port: port))
-            default: return nil
-            }
-        }
-
-        /// The client, after TPM2_Startup(CLEAR) when the TPM has not started yet (Part 3 §9.3:
-        /// TPM_RC_INITIALIZE when it has).
-        func startedClient() throws -> TPM2Client {
-            do {
-                try client.startup(.clear)
-            } catch where error.responseCode?.base == .initialize {}
-            return client
-        }
-    }
-
     struct EnrollTPM2: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "enroll-tpm2",
@@ -50,10 +24,7 @@ extension DiskCommand {
         var tpm: TPMAddress
 
         func run() throws {
-            let indices = try pcrs.split(separator: ",").map { text in
-                guard let pcr = Int(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad PCR \(text)") }
-                return pcr
-            }
+            let indices = try pcrIndices(pcrs)
             var (luks, unlocked) = try volume.unlock(writable: true)
             let (keyslot, token) = try luks.enrollTPM2(client: try tpm.startedClient(), pcrs: indices, volumeKey: unlocked.volumeKey)
             print("keyslot \(keyslot) sealed to PCR \(indices.sorted().map(String.init).joined(separator: ",")) (sha256); token \(token): systemd-tpm2")
