@@ -122,6 +122,8 @@ public enum AttestationError: Error, Sendable, Equatable, CustomStringConvertibl
 
     private var sentence: String {
         switch self {
+        case let .bundleMalformed(field, reason) where field == "(document)":
+            "the evidence bundle is invalid: \(reason)."
         case let .bundleMalformed(field, reason):
             "the evidence bundle's member \(field) is invalid: \(reason)."
         case let .unsupportedBundleVersion(version):
