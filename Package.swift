@@ -27,6 +27,9 @@ let package = Package(
         .library(name: "AttestationClient", targets: ["AttestationClient"]),
         .library(name: "Attestation", targets: ["Attestation"]),
         .library(name: "GuestAttestation", targets: ["GuestAttestation"]),
+        .library(name: "AzureCVM", targets: ["AzureCVM"]),
+        .library(name: "EmulatedPlatform", targets: ["EmulatedPlatform"]),
+        .library(name: "TDX", targets: ["TDX"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -59,7 +62,7 @@ let package = Package(
         .target(
             name: "AttestationServer",
             dependencies: [
-                "KeyBroker", crypto, logging,
+                "Attestation", "KeyBroker", crypto, logging,
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -78,10 +81,19 @@ let package = Package(
             dependencies: ["SEVSNP", "TPM2", "EventLog", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
         ),
         .target(name: "GuestAttestation", dependencies: ["SEVSNP", "TPM2", "TPMClient"]),
+        .target(name: "AzureCVM", dependencies: ["SEVSNP", "TPM2", crypto, cryptoExtras]),
+        .target(
+            name: "EmulatedPlatform",
+            dependencies: [
+                "AzureCVM", "SEVSNP", "TPM2", "TPMClient", "VirtualTPM", "EventLog", "Authenticode", "PCRPrediction",
+                "DiskEncryption", "DiskEncryptionTPM", crypto, x509, asn1,
+            ]
+        ),
+        .target(name: "TDX", dependencies: ["EventLog", crypto, x509, asn1]),
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", logging,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", "AzureCVM", "EmulatedPlatform", "TDX", logging, x509, asn1,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -94,17 +106,25 @@ let package = Package(
         .testTarget(
             name: "AttestationServerTests",
             dependencies: [
-                "AttestationServer", "KeyBroker", crypto, logging,
+                "AttestationServer", "AttestationClient", "Attestation", "KeyBroker", "SEVSNP", crypto, logging, asn1,
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(name: "GuestAttestationTests", dependencies: ["GuestAttestation", "SEVSNP", "TPM2", "TPMClient", "VirtualTPM", crypto]),
+        .testTarget(name: "AzureCVMTests", dependencies: ["AzureCVM", "SEVSNP", "TPM2", crypto, cryptoExtras, x509]),
+        .testTarget(
+            name: "EmulatedPlatformTests",
+            dependencies: ["EmulatedPlatform", "AzureCVM", "SEVSNP", "TPM2", "TPMClient", "EventLog", "PCRPrediction", "Authenticode", "DiskEncryptionTPM"]
+        ),
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
         .testTarget(
             name: "AttestationTests",
             dependencies: ["Attestation", "SEVSNP", "TPM2", "EventLog", "VirtualTPM", "TPMClient", crypto, x509,
                            .product(name: "JWTKit", package: "jwt-kit")]
         ),
+        .testTarget(name: "TDXTests", dependencies: ["TDX", "EventLog", crypto, x509, asn1]),
     ]
 )

@@ -41,3 +41,4 @@ pip_install() {
 }
 pip_install sevsnpmeasure sev-snp-measure==0.0.13
 pip_install pyhpke pyhpke==0.6.5
+pip_install schemathesis schemathesis==4.32.5

@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure CVMKit beside peer tools on this machine.",
-        subcommands: [BenchVTPM.self, BenchEventLog.self, BenchDisk.self]
+        subcommands: [BenchVTPM.self, BenchEventLog.self, BenchDisk.self, BenchAttest.self, BenchTDX.self]
     )
 }
 

@@ -1,8 +1,12 @@
 import ArgumentParser
+import Attestation
 import AttestationServer
 import Foundation
 import KeyBroker
 import Logging
+import SEVSNP
+import SwiftASN1
+import X509
 
 /// `cvm serve`: the attestation service and key broker.
 struct ServeCommand: AsyncParsableCommand {
@@ -44,7 +48,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Challenge nonce lifetime in seconds.")
     var nonceLifetime = 300
 
-    @Flag(help: "Accept evidence from the emulated platform's roots (tests and demos only; results say so).")
+    @Option(help: "PEM with the certificates of a TPM attestation-key CA to trust (repeatable).")
+    var tpmRoot: [String] = []
+
+    @Option(help: "PEM with an emulated SEV-SNP chain's ARK and ASK (repeatable; needs --allow-emulated).")
+    var emulatedSnpRoot: [String] = []
+
+    @Flag(help: "Accept evidence from the emulated roots given (tests and demos only; results say so).")
     var allowEmulated = false
 
     @Option(help: "Log format: text or json.")
@@ -58,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         if databaseURL != nil, masterKeyFile == nil { throw ValidationError("replicas on PostgreSQL must share a master key: give --master-key-file") }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format is text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level '\(logLevel)'") }
+        if allowEmulated != !emulatedSnpRoot.isEmpty { throw ValidationError("--allow-emulated and --emulated-snp-root go together") }
         guard (1...86_400).contains(nonceLifetime) else { throw ValidationError("--nonce-lifetime must be 1 to 86400 seconds") }
     }
 
@@ -80,13 +91,30 @@ struct ServeCommand: AsyncParsableCommand {
             host: host, port: port, storage: storage,
             tls: tlsCertificate.flatMap { certificate in tlsKey.map { (certificate, $0) } },
             service: ServiceConfiguration(masterKey: masterKey, adminToken: adminToken, nonceLifetime: .seconds(nonceLifetime),
-                                          allowEmulatedRoots: allowEmulated))
+                                          verifier: try verifierConfiguration()))
         let scheme = tlsCertificate == nil ? "http" : "https"
         let where_ = databaseURL == nil ? "SQLite at \(dataDir)/cvm.sqlite" : "PostgreSQL"
         try await ServiceApplication.run(options, logger: logger) { port in
             let line = "cvm serve: listening on \(scheme)://\(host):\(port) (\(where_)); admin token in \(adminTokenFile ?? "\(dataDir)/admin-token")\(allowEmulated ? "; EMULATED ROOTS ACCEPTED" : "")\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
+    }
+}
+
+extension ServeCommand {
+    /// AMD's genuine roots, the TPM CAs given, and the emulated roots only when opted in.
+    func verifierConfiguration() throws -> AttestationVerifier.Configuration {
+        let tpmRoots = try tpmRoot.flatMap { path in
+            try PEMDocument.parseMultiple(pemString: String(decoding: try readBinaryFile(path), as: UTF8.self)).map { try Certificate(pemDocument: $0) }
+        }
+        let emulated = try emulatedSnpRoot.map { path throws -> SNPTrustAnchor in
+            let certificates = try AMDCertificate.certificates(pem: String(decoding: try readBinaryFile(path), as: UTF8.self), role: "emulated root")
+            guard let root = certificates.first(where: { $0.subject == $0.issuer }) else {
+                throw ValidationError("\(path) holds no self-signed ARK")
+            }
+            return try SNPTrustAnchor(name: SNPTrustAnchor.emulatedName, product: nil, root: root, intermediates: certificates.filter { $0 != root })
+        }
+        return AttestationVerifier.Configuration(tpmRoots: tpmRoots, emulatedSNPAnchors: emulated, allowEmulatedRoots: allowEmulated)
     }
 }
 

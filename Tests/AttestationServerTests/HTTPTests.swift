@@ -1,3 +1,4 @@
+import Attestation
 import AttestationServer
 import Foundation
 import Hummingbird
@@ -11,12 +12,14 @@ struct TestService {
     static let adminToken = "test-admin-token"
     static let admin: HTTPFields = [.authorization: "Bearer \(adminToken)"]
 
-    static func run<T: Sendable>(allowEmulated: Bool = false, _ body: @Sendable (any TestClientProtocol, AttestationService) async throws -> T) async throws -> T {
+    static func run<T: Sendable>(allowEmulated: Bool = true, _ body: @Sendable (any TestClientProtocol, AttestationService) async throws -> T) async throws -> T {
         let logger = Logger(label: "http-test")
         let store = try await SQLiteStore(path: nil, logger: logger)
         try await store.migrate()
         let service = AttestationService(
-            store: store, configuration: ServiceConfiguration(masterKey: .random(), adminToken: adminToken, allowEmulatedRoots: allowEmulated),
+            store: store,
+            configuration: ServiceConfiguration(masterKey: .random(), adminToken: adminToken,
+                                                verifier: .init(emulatedSNPAnchors: [.emulated(EmulatedSNP.chain)], allowEmulatedRoots: allowEmulated)),
             metrics: ServiceMetrics(), logger: logger)
         try await service.prepare()
         let app = Application(router: ServiceRouter.make(service: service), logger: logger)

@@ -36,7 +36,27 @@ public enum ServiceRouter {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
         }
 
+        router.get("/.well-known/jwks.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try await service.jwks())))
+        }
         router.post("/v1/challenge") { _, _ in try JSONResponse.make(try await service.issueChallenge(), status: .created) }
+        router.post("/v1/attest") { request, _ in
+            let policy = request.uri.queryParameters.get("policy") ?? "default"
+            let references = request.uri.queryParameters.get("referenceValues") ?? "default"
+            try AttestationService.validateDocumentName(policy)
+            try AttestationService.validateDocumentName(references)
+            let evidence = Array(buffer: try await request.body.collect(upTo: maximumBody))
+            let verdict = try await service.attest(evidence: evidence, policy: policy, referenceValues: references)
+            return try JSONResponse.make(AttestationResult(
+                status: verdict.appraisal.status.rawValue, ear: verdict.ear, rules: AttestationService.rules(verdict.appraisal),
+                roots: verdict.appraisal.evidence.roots.map(\.description)))
+        }
+        router.post("/v1/secrets/:name/release") { request, context in
+            let name = try context.parameters.require("name")
+            let evidence = Array(buffer: try await request.body.collect(upTo: maximumBody))
+            let (release, ear) = try await service.release(secret: name, evidence: evidence)
+            return try JSONResponse.make(ReleasedSecret(name: name, secret: release, ear: ear))
+        }
 
         let admin = router.group("/v1/admin").add(middleware: AdminTokenMiddleware(token: service.configuration.adminToken))
         admin.get("/secrets") { _, _ in try JSONResponse.make(try await service.store.secretSummaries()) }
@@ -69,6 +89,9 @@ public enum ServiceRouter {
                 return Response(status: .noContent)
             }
         }
+        admin.post("/signing-keys/rotate") { _, _ in
+            Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try await service.rotateSigningKey())))
+        }
         admin.get("/audit") { request, _ in
             let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
             guard (1...10_000).contains(limit) else { throw ServiceError.badRequest("limit must be 1 to 10000") }
@@ -89,6 +112,21 @@ public enum ServiceRouter {
             throw .badRequest("the body is not valid JSON of the expected shape")
         }
     }
+}
+
+/// `POST /v1/attest`'s answer.
+struct AttestationResult: Encodable {
+    let status: String
+    let ear: String
+    let rules: [RuleOutcome]
+    let roots: [String]
+}
+
+/// `POST /v1/secrets/{name}/release`'s answer.
+struct ReleasedSecret: Encodable {
+    let name: String
+    let secret: SecretRelease
+    let ear: String
 }
 
 /// `PUT /v1/admin/secrets/{name}`.

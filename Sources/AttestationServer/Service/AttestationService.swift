@@ -1,3 +1,4 @@
+import Attestation
 import Crypto
 import Foundation
 import KeyBroker
@@ -11,16 +12,23 @@ public final class AttestationService: Sendable {
     public let configuration: ServiceConfiguration
     let metrics: ServiceMetrics
     let logger: Logger
+    let verifier: AttestationVerifier
+    let signingKeys: SigningKeyRing
 
     public init(store: any AttestationStore, configuration: ServiceConfiguration, metrics: ServiceMetrics, logger: Logger) {
         self.store = store
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
+        self.verifier = AttestationVerifier(configuration: configuration.verifier)
+        self.signingKeys = SigningKeyRing(store: store, masterKey: configuration.masterKey,
+                                          verifierID: EAR.VerifierID(developer: "https://github.com/cvmkit", build: configuration.verifierName),
+                                          now: configuration.now)
     }
 
     /// Work before the first request: drops nonces that expired while no replica was running.
     public func prepare() async throws {
+        _ = try await signingKeys.signer()
         let purged = try await store.purgeNonces(expiredBefore: configuration.now())
         logger.info("service ready", metadata: ["purgedNonces": .stringConvertible(purged)])
     }

@@ -1,11 +1,17 @@
-import Foundation
+import Attestation
 
-/// Checks an operator's policy or reference-values document before it is stored, so a typo is a
-/// 4xx at upload time rather than a refusal of every VM later.
+/// Checks an operator's policy or reference-values document with the `Attestation` library's
+/// own parsers before it is stored, so a typo is a 4xx at upload time rather than a refusal of
+/// every VM later.
 enum DocumentValidation {
     static func validate(_ kind: DocumentKind, json: [UInt8]) throws(ServiceError) {
-        guard (try? JSONSerialization.jsonObject(with: Data(json))) is [String: Any] else {
-            throw ServiceError(.unprocessableContent, code: "document_invalid", message: "a \(kind.rawValue) document must be a JSON object")
+        do {
+            switch kind {
+            case .policy: _ = try AppraisalPolicy(json: json)
+            case .referenceValues: _ = try ReferenceValues(json: json)
+            }
+        } catch {
+            throw ServiceError(.unprocessableContent, code: "document_invalid", message: error.description)
         }
     }
 }

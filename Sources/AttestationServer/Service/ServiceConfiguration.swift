@@ -1,3 +1,4 @@
+import Attestation
 import Foundation
 import KeyBroker
 
@@ -12,20 +13,20 @@ public struct ServiceConfiguration: Sendable {
     public var nonceLifetime: Duration
     /// Largest request body accepted (evidence with an event log and certificates fits in 1 MiB).
     public var maximumBodySize: Int
-    /// Accept evidence that chains to the emulated platform's roots (tests and demos only).
-    public var allowEmulatedRoots: Bool
+    /// What the verifier trusts: AMD's roots, TPM CAs, and emulated roots only if opted in.
+    public var verifier: AttestationVerifier.Configuration
     /// The EAR `ear.verifier-id` developer/build and the JWT issuer.
     public var verifierName: String
     /// The clock (a fixed one in tests).
     public var now: @Sendable () -> Date
 
     public init(masterKey: MasterKey, adminToken: String?, nonceLifetime: Duration = .seconds(300), maximumBodySize: Int = 1 << 20,
-                allowEmulatedRoots: Bool = false, verifierName: String = "cvmkit", now: @escaping @Sendable () -> Date = Date.init) {
+                verifier: AttestationVerifier.Configuration = .init(), verifierName: String = "cvmkit", now: @escaping @Sendable () -> Date = Date.init) {
         self.masterKey = masterKey
         self.adminToken = adminToken
         self.nonceLifetime = nonceLifetime
         self.maximumBodySize = maximumBodySize
-        self.allowEmulatedRoots = allowEmulatedRoots
+        self.verifier = verifier
         self.verifierName = verifierName
         self.now = now
     }

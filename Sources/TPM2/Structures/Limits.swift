@@ -15,6 +15,9 @@ public enum TPMLimits {
     public static let maxBuffer = 1024
     /// MAX_NV_BUFFER_SIZE.
     public static let maxNVBuffer = 2048
+    /// MAX_NV_INDEX_SIZE (TPM_PT_NV_INDEX_MAX): the largest ordinary NV index. Azure's vTPM holds
+    /// its 2600-byte attestation report in one index (0x01400001), so it is larger than a buffer.
+    public static let maxNVIndexSize = 4096
     /// MAX_SYM_KEY_BYTES.
     public static let maxSymKeyBytes = 32
     /// sizeof(TPMU_ENCRYPTED_SECRET).

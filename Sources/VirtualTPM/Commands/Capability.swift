@@ -100,7 +100,7 @@ extension TPMEngine {
             .firmwareVersion1: UInt32(Self.firmwareVersion >> 32), .firmwareVersion2: UInt32(Self.firmwareVersion & 0xFFFF_FFFF),
             .inputBuffer: UInt32(TPMLimits.maxBuffer), .hrTransientMin: UInt32(Self.maxObjects), .hrPersistentMin: 7,
             .hrLoadedMin: UInt32(Self.maxSessions), .activeSessionsMax: UInt32(Self.maxSessions), .pcrCount: UInt32(Self.pcrCount),
-            .pcrSelectMin: 3, .contextGapMax: 0xFFFF, .nvCountersMax: 0, .nvIndexMax: 2048, .memory: 0, .clockUpdate: 1000,
+            .pcrSelectMin: 3, .contextGapMax: 0xFFFF, .nvCountersMax: 0, .nvIndexMax: UInt32(TPMLimits.maxNVIndexSize), .memory: 0, .clockUpdate: 1000,
             .contextHash: UInt32(TPMAlgorithmID.sha256.rawValue), .contextSym: UInt32(TPMAlgorithmID.aes.rawValue),
             .contextSymSize: 256, .orderlyCount: 255, .maxCommandSize: 4096, .maxResponseSize: 4096,
             .maxDigest: UInt32(TPMLimits.maxDigest), .maxObjectContext: UInt32(TPMLimits.maxContextData),

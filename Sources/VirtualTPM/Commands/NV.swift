@@ -28,7 +28,7 @@ extension TPMEngine {
               !a.intersection([.ppRead, .ownerRead, .authRead, .policyRead]).isEmpty else { throw TPMResponseCode.attributes.parameter(2) }
         if a.contains(.policyDelete), pub.authPolicy.isEmpty { throw TPMResponseCode.attributes.parameter(2) }
         switch type {
-        case .ordinary: guard pub.dataSize <= TPMLimits.maxNVBuffer else { throw TPMResponseCode.size.parameter(2) }
+        case .ordinary: guard pub.dataSize <= TPMLimits.maxNVIndexSize else { throw TPMResponseCode.size.parameter(2) }
         case .counter, .bits, .pinFail, .pinPass: guard pub.dataSize == 8 else { throw TPMResponseCode.size.parameter(2) }
         case .extend: guard Int(pub.dataSize) == hash.digestSize else { throw TPMResponseCode.size.parameter(2) }
         }

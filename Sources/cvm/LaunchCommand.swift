@@ -1,0 +1,103 @@
+import ArgumentParser
+import EmulatedPlatform
+import Foundation
+import SEVSNP
+
+/// `cvm launch`: launch an emulated Azure-style confidential VM and write the evidence an agent
+/// would collect from it. Formatting only; the work is in the EmulatedPlatform library.
+struct LaunchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launch",
+        abstract: "Launch an emulated confidential VM (SEV-SNP, vTPM, HCL report, LUKS2 disk) and write its evidence.",
+        discussion: """
+            The emulated Secure Processor's root is written to emulated_root.pem and is trusted by nothing unless \
+            a verifier is given it (cvm azure verify --trust-root). The owner's reference boot (secure boot, the \
+            unchanged kernel) seals the disk key to PCRs 4, 7, 8 and 9; the launch boot then tries to unlock it.
+            """)
+
+    enum Switch: String, ExpressibleByArgument {
+        case on, off
+    }
+
+    @Flag(help: "Boot a kernel with one byte changed: PCRs 4 and 9 differ and the disk is refused.")
+    var tamperedKernel = false
+
+    @Flag(help: "Set the guest policy's DEBUG bit in the SNP report.")
+    var debug = false
+
+    @Option(help: "UEFI secure boot of the launch boot: on or off (off changes PCR 7 and the secure-boot claim).")
+    var secureBoot: Switch = .on
+
+    @Option(help: "The TCB the emulated chip reports: BOOTLOADER,TEE,SNP,MICROCODE (default 4,0,22,213).")
+    var tcb: String?
+
+    @Flag(help: "Boot Debian's signed shim, GRUB and newest /boot kernel and initrd instead of synthetic images.")
+    var debian = false
+
+    @Option(help: "An OVMF image to measure instead of the synthetic one (e.g. /usr/share/ovmf/OVMF.fd).")
+    var ovmf: String?
+
+    @Option(help: "The nonce the quote carries, as hex (default: 32 random bytes).")
+    var nonce: String?
+
+    @Option(help: "The directory to write the evidence and the disk image to.")
+    var out: String
+
+    func validate() throws {
+        if let tcb = self.tcb, self.components(tcb) == nil {
+            throw ValidationError("--tcb must be four numbers 0-255, BOOTLOADER,TEE,SNP,MICROCODE, e.g. 3,0,8,115.")
+        }
+        if let nonce = self.nonce, [UInt8](hexString: nonce).map({ (1...64).contains($0.count) }) != true {
+            throw ValidationError("--nonce must be 1 to 64 bytes of hex.")
+        }
+    }
+
+    private func components(_ text: String) -> TCBComponents? {
+        let values = text.split(separator: ",").compactMap { UInt8($0.trimmingCharacters(in: .whitespaces)) }
+        guard values.count == 4 else { return nil }
+        return TCBComponents(bootloader: values[0], tee: values[1], snp: values[2], microcode: values[3])
+    }
+
+    func run() throws {
+        try reportingFailures {
+            let firmware = try self.ovmf.map { EmulatedFirmware(image: try OVMFImage(bytes: try readFile($0))) }
+            let platform = try EmulatedPlatform(tcb: self.tcb.flatMap(self.components) ?? EmulatedPlatform.defaultTCB, firmware: firmware)
+            let chain = self.debian ? try EmulatedBootChain.debian() : try EmulatedBootChain.synthetic()
+            let configuration = EmulatedVMConfiguration(
+                bootChain: chain, secureBoot: self.secureBoot == .on, debug: self.debug, tamperedKernel: self.tamperedKernel)
+            try FileManager.default.createDirectory(atPath: self.out, withIntermediateDirectories: true)
+            let directory = URL(fileURLWithPath: self.out)
+            let vm = try platform.launch(configuration, diskPath: directory.appendingPathComponent("disk.img").path)
+            let nonce = self.nonce.flatMap { [UInt8](hexString: $0) } ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
+            let evidence = try vm.collectEvidence(nonce: nonce)
+
+            var files = try evidence.files()
+            files["emulated_root.pem"] = Array(platform.rootCertificatesPEM.utf8)
+            files["vcek.pem"] = Array(platform.vcekPEM.utf8)
+            for (name, bytes) in files {
+                try Data(bytes).write(to: directory.appendingPathComponent(name))
+            }
+
+            let tcb = platform.secureProcessor.tcb.named.compactMap { name, value in value.map { "\(name) \($0)" } }
+            print("Launched an emulated SEV-SNP confidential VM (\(platform.secureProcessor.product.rawValue), TCB \(tcb.joined(separator: ", "))).")
+            print("  firmware     \(self.ovmf ?? "synthetic OVMF"), launch measurement \(hexEncoded(vm.launchMeasurement))")
+            print("  vTPM         fresh seeds; EK at 0x81010001, AK at 0x81000003 (RSA-2048, RSASSA-SHA256)")
+            print("  HCL report   NV index 0x01400001, \(evidence.hclReport.count) bytes; REPORT_DATA binds the AK and EK; "
+                + "policy \(self.debug ? "with" : "without") DEBUG")
+            print("  boot         \(self.debian ? "Debian's signed" : "synthetic") shim, GRUB and "
+                + "\(self.tamperedKernel ? "a CHANGED" : "the owner's") kernel; secure boot \(self.secureBoot.rawValue)")
+            for pcr in [0, 4, 7, 8, 9] {
+                print("  PCR \(pcr)\(pcr < 10 ? " " : "")      sha256 \(hexEncoded(evidence.pcrValues[.sha256]?[pcr] ?? []))")
+            }
+            switch vm.diskUnlock {
+            case .unlocked: print("  initrd       unsealed the disk key and read the root file system")
+            case .refused(let error): print("  initrd       refused to unlock the disk: \(error)")
+            }
+            print("Wrote \(files.keys.sorted().joined(separator: ", ")) and disk.img to \(self.out).")
+            let path = { (name: String) in directory.appendingPathComponent(name).path }
+            print("Verify with:\n  cvm azure verify \(path("hcl_report.bin")) --vcek \(path("vcek.pem")) --trust-root \(path("emulated_root.pem")) "
+                + "--quote \(path("quote.tpms_attest.bin")) --signature \(path("quote.tpmt_signature.bin")) "
+                + "--nonce \(hexEncoded(nonce)) --pcrs \(path("pcrs.json"))")
+        }
+    }
+}
