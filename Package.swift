@@ -78,7 +78,7 @@ let package = Package(
         ),
         .target(
             name: "Attestation",
-            dependencies: ["SEVSNP", "TPM2", "EventLog", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
+            dependencies: ["SEVSNP", "TPM2", "EventLog", "AzureCVM", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
         ),
         .target(name: "GuestAttestation", dependencies: ["SEVSNP", "TPM2", "TPMClient"]),
         .target(name: "AzureCVM", dependencies: ["SEVSNP", "TPM2", crypto, cryptoExtras]),
@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
         .testTarget(
             name: "AttestationTests",
-            dependencies: ["Attestation", "SEVSNP", "TPM2", "EventLog", "VirtualTPM", "TPMClient", crypto, x509,
+            dependencies: ["Attestation", "SEVSNP", "TPM2", "EventLog", "AzureCVM", "VirtualTPM", "TPMClient", crypto, x509,
                            .product(name: "JWTKit", package: "jwt-kit")]
         ),
         .testTarget(name: "TDXTests", dependencies: ["TDX", "EventLog", crypto, x509, asn1]),

@@ -1,3 +1,4 @@
+import AzureCVM
 import Foundation
 import SEVSNP
 import SwiftASN1
@@ -46,8 +47,10 @@ extension EvidenceBundle: Codable {
             let ek = try container.optionalString("ekCertificate").map { try container.certificate($0, member: "ekCertificate") }
             self.evidence = .tpm(TPMEvidence(attestationKey: area, akCertificates: certificates, ekCertificate: ek, quote: try container.quote()))
         case .azureSEVSNPvTPM:
+            // Parsed to refuse a malformed report here, like every other structure; kept as bytes.
+            let report = try container.parse("hclReport") { (bytes: [UInt8]) throws(AzureCVMError) in try HCLReport(bytes: bytes) }
             self.evidence = .azureSEVSNPvTPM(AzureVTPMEvidence(
-                hclReport: try container.base64("hclReport"), certificates: try container.snpCertificates(), quote: try container.quote()))
+                hclReport: report.bytes, certificates: try container.snpCertificates(), quote: try container.quote()))
         case .tdx:
             throw Self.tdxNotSupported
         }
