@@ -12,7 +12,7 @@ extension EvidenceBundle: Codable {
     private static let certificateMembers: Set<String> = ["vcek", "vlek", "ask", "ark", "certificateTable"]
     private static let quoteMembers: Set<String> = ["quote", "signature", "pcrs", "eventLog"]
 
-    private static let tdxNotSupported = AttestationError.evidenceTypeNotSupported(.tdx, reason: "this build has no Intel TDX quote library")
+    private static let tdxNotSupported = AttestationError.evidenceTypeNotSupported(.tdx, reason: "the tdx bundle format is reserved and not defined yet")
 
     private static func members(of type: EvidenceType) -> Set<String> {
         switch type {
