@@ -80,7 +80,7 @@ let package = Package(
         ),
         .target(
             name: "Attestation",
-            dependencies: ["SEVSNP", "TPM2", "EventLog", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
+            dependencies: ["SEVSNP", "TPM2", "EventLog", "AzureCVM", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
         ),
         .target(name: "GuestAttestation", dependencies: ["SEVSNP", "TPM2", "TPMClient"]),
         .target(name: "GuestAgent", dependencies: ["GuestAttestation", "Attestation", "AttestationClient", "KeyBroker", "SEVSNP", "TPM2", "TPMClient", crypto]),
@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
         .testTarget(
             name: "AttestationTests",
-            dependencies: ["Attestation", "SEVSNP", "TPM2", "EventLog", "VirtualTPM", "TPMClient", crypto, x509,
+            dependencies: ["Attestation", "SEVSNP", "TPM2", "EventLog", "AzureCVM", "VirtualTPM", "TPMClient", crypto, x509,
                            .product(name: "JWTKit", package: "jwt-kit")]
         ),
         .testTarget(name: "TDXTests", dependencies: ["TDX", "EventLog", crypto, x509, asn1]),

@@ -90,7 +90,7 @@ public struct AppraisalPolicy: Sendable, Hashable {
             self = try JSONDecoder().decode(AppraisalPolicy.self, from: Data(json))
         } catch {
             let (field, reason) = describe(error)
-            throw .policyInvalid(reason: "\(field): \(reason)")
+            throw .policyInvalid(reason: field == "(document)" ? reason : "member \(field): \(reason)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import AzureCVM
 import EventLog
 import SEVSNP
 import TPM2
@@ -54,6 +55,9 @@ public enum AttestationError: Error, Sendable, Equatable, CustomStringConvertibl
     case akCertificateKeyMismatch
     /// The EK certificate's chain did not reach a trusted TPM root.
     case ekCertificateChainInvalid(TPMVerificationError)
+    /// The Azure HCL report does not vouch for the vTPM attestation key: its REPORT_DATA does not
+    /// commit to the runtime claims, or the claims hold no usable AK.
+    case hclReportNotVerified(AzureCVMError)
 
     /// The bundle answers another nonce than the one the verifier issued.
     case nonceMismatch(expected: [UInt8], actual: [UInt8])
@@ -99,7 +103,7 @@ public enum AttestationError: Error, Sendable, Equatable, CustomStringConvertibl
              .runtimeKeyInvalid, .nonceLengthInvalid:
             .evidence
         case .snpVerificationFailed, .emulatedRootNotAllowed, .attestationKeyInvalid, .attestationKeyNotCertified,
-             .akCertificateChainInvalid, .akCertificateKeyMismatch, .ekCertificateChainInvalid:
+             .akCertificateChainInvalid, .akCertificateKeyMismatch, .ekCertificateChainInvalid, .hclReportNotVerified:
             .endorsement
         case .nonceMismatch, .bindingMismatch, .bindingNotApplicable, .runtimeKeyNotBound:
             .binding
@@ -122,6 +126,8 @@ public enum AttestationError: Error, Sendable, Equatable, CustomStringConvertibl
 
     private var sentence: String {
         switch self {
+        case let .bundleMalformed(field, reason) where field == "(document)":
+            "the evidence bundle is invalid: \(reason)."
         case let .bundleMalformed(field, reason):
             "the evidence bundle's member \(field) is invalid: \(reason)."
         case let .unsupportedBundleVersion(version):
@@ -148,6 +154,8 @@ public enum AttestationError: Error, Sendable, Equatable, CustomStringConvertibl
             "the attestation key certificate certifies another public key than the attestation key's public area."
         case let .ekCertificateChainInvalid(error):
             "the EK certificate does not chain to a trusted TPM root: \(error.description)."
+        case let .hclReportNotVerified(error):
+            "the HCL report does not vouch for the vTPM attestation key. \(error.description)"
         case let .nonceMismatch(expected, actual):
             "the evidence answers the nonce \(ByteEncoding.hex(actual)), not the nonce \(ByteEncoding.hex(expected)) the verifier issued."
         case let .bindingMismatch(field, expected, actual):

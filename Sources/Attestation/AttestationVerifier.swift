@@ -75,7 +75,7 @@ public struct AttestationVerifier: Sendable {
     /// The configuration this verifier applies.
     public let configuration: Configuration
     /// Verifies SNP reports, remembering each VCEK chain it has checked.
-    private let snpVerifier: SNPCachingVerifier
+    let snpVerifier: SNPCachingVerifier
 
     /// Creates a verifier.
     public init(configuration: Configuration = Configuration()) {
@@ -122,11 +122,16 @@ public struct AttestationVerifier: Sendable {
         } catch {
             throw .snpVerificationFailed(error)
         }
-        // A name listed among the emulated anchors counts as emulated even if a genuine anchor
-        // shares it, so that a naming clash can only ever refuse evidence.
-        let emulated = self.configuration.emulatedSNPAnchors.contains { $0.name == verified.root }
-        if emulated, !self.configuration.allowEmulatedRoots { throw .emulatedRootNotAllowed(root: verified.root) }
-        return (SNPClaims(verifiedReport: verified), VerifiedRoot(name: verified.root, role: .snpARK, emulated: emulated))
+        return (SNPClaims(verifiedReport: verified), try self.snpRoot(named: verified.root))
+    }
+
+    /// The SNP anchor a report chained to; an emulated one is refused unless allowed. A name
+    /// listed among the emulated anchors counts as emulated even if a genuine anchor shares it, so
+    /// that a naming clash can only ever refuse evidence.
+    func snpRoot(named name: String) throws(AttestationError) -> VerifiedRoot {
+        let emulated = self.configuration.emulatedSNPAnchors.contains { $0.name == name }
+        if emulated, !self.configuration.allowEmulatedRoots { throw .emulatedRootNotAllowed(root: name) }
+        return VerifiedRoot(name: name, role: .snpARK, emulated: emulated)
     }
 
     /// Step `endorsement` for a TPM: the AK certificate chain to a root, the certificate's key

@@ -59,7 +59,7 @@ extension Decoder {
         let container = try self.container(keyedBy: AnyCodingKey.self)
         if let unknown = container.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
             throw DecodingError.dataCorrupted(.init(
-                codingPath: self.codingPath + [AnyCodingKey(unknown)], debugDescription: "unknown member \"\(unknown)\""))
+                codingPath: self.codingPath + [AnyCodingKey(unknown)], debugDescription: "no member of that name is defined"))
         }
     }
 }
@@ -91,7 +91,8 @@ extension KeyedDecodingContainer where Key == AnyCodingKey {
     }
 }
 
-/// Turns a decoding error into the path of the member it concerns and a reason.
+/// Turns a decoding error into the path of the member it concerns ("(document)" for the whole
+/// document) and a reason without a final full stop, for the sentences of ``AttestationError``.
 func describe(_ error: any Error) -> (field: String, reason: String) {
     guard let error = error as? DecodingError else { return ("(document)", String(describing: error)) }
     let path: [any CodingKey]
@@ -109,14 +110,7 @@ func describe(_ error: any Error) -> (field: String, reason: String) {
         return ("(document)", String(describing: error))
     }
     let field = path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-    let underlying = (error.underlyingReason).map { ": \($0)" } ?? ""
-    return (field.isEmpty ? "(document)" : String(field.drop { $0 == "." }), reason + underlying)
-}
-
-extension DecodingError {
-    /// The message of a JSON syntax error Foundation wraps in `dataCorrupted`.
-    fileprivate var underlyingReason: String? {
-        guard case .dataCorrupted(let context) = self, let underlying = context.underlyingError else { return nil }
-        return (underlying as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? String(describing: underlying)
-    }
+    var sentence = reason
+    while sentence.hasSuffix(".") { sentence.removeLast() }
+    return (field.isEmpty ? "(document)" : String(field.drop { $0 == "." }), sentence)
 }

@@ -155,7 +155,8 @@ public struct TPMEvidence: Sendable, Hashable {
 /// vTPM NV index 0x01400001 (an SEV-SNP report whose REPORT_DATA commits to JSON runtime claims
 /// holding the vTPM AK), the VCEK chain of that report, and a vTPM quote.
 public struct AzureVTPMEvidence: Sendable, Hashable {
-    /// The HCL report as read from NV, kept as bytes: the AzureCVM library parses it.
+    /// The HCL report as read from NV, kept as bytes; the AzureCVM library's `HCLReport` parses it
+    /// (decoding a bundle refuses one that does not parse).
     public var hclReport: [UInt8]
     /// The certificates of the SNP report inside the HCL report.
     public var certificates: SNPCertificateChain

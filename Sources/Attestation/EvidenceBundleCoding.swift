@@ -1,3 +1,4 @@
+import AzureCVM
 import Foundation
 import SEVSNP
 import SwiftASN1
@@ -11,7 +12,7 @@ extension EvidenceBundle: Codable {
     private static let certificateMembers: Set<String> = ["vcek", "vlek", "ask", "ark", "certificateTable"]
     private static let quoteMembers: Set<String> = ["quote", "signature", "pcrs", "eventLog"]
 
-    private static let tdxNotSupported = AttestationError.evidenceTypeNotSupported(.tdx, reason: "this build has no Intel TDX quote library")
+    private static let tdxNotSupported = AttestationError.evidenceTypeNotSupported(.tdx, reason: "the tdx bundle format is reserved and not defined yet")
 
     private static func members(of type: EvidenceType) -> Set<String> {
         switch type {
@@ -46,8 +47,10 @@ extension EvidenceBundle: Codable {
             let ek = try container.optionalString("ekCertificate").map { try container.certificate($0, member: "ekCertificate") }
             self.evidence = .tpm(TPMEvidence(attestationKey: area, akCertificates: certificates, ekCertificate: ek, quote: try container.quote()))
         case .azureSEVSNPvTPM:
+            // Parsed to refuse a malformed report here, like every other structure; kept as bytes.
+            let report = try container.parse("hclReport") { (bytes: [UInt8]) throws(AzureCVMError) in try HCLReport(bytes: bytes) }
             self.evidence = .azureSEVSNPvTPM(AzureVTPMEvidence(
-                hclReport: try container.base64("hclReport"), certificates: try container.snpCertificates(), quote: try container.quote()))
+                hclReport: report.bytes, certificates: try container.snpCertificates(), quote: try container.quote()))
         case .tdx:
             throw Self.tdxNotSupported
         }

@@ -1,3 +1,4 @@
+import AzureCVM
 import SEVSNP
 import TPM2
 import X509
@@ -21,8 +22,14 @@ extension EvidenceBundle: CustomStringConvertible {
             if let ek = tpm.ekCertificate { lines.append("EK certificate: " + Self.describe(ek)) }
             lines += Self.describe(tpm.quote)
         case .azureSEVSNPvTPM(let azure):
-            lines.append("HCL report: \(azure.hclReport.count) bytes")
             lines += Self.describe(azure.certificates)
+            switch Result(catching: { () throws(AzureCVMError) in try HCLReport(bytes: azure.hclReport) }) {
+            case .success(let report):
+                lines.append("HCL report:")
+                lines += report.description.split(separator: "\n").map { "  " + $0 }
+            case .failure(let error):
+                lines.append("HCL report: does not parse: \(error)")
+            }
             lines += Self.describe(azure.quote)
         }
         return lines.joined(separator: "\n")

@@ -34,7 +34,7 @@ public struct ReferenceValues: Sendable, Hashable {
             self = try JSONDecoder().decode(ReferenceValues.self, from: Data(json))
         } catch {
             let (field, reason) = describe(error)
-            throw .referenceValuesInvalid(reason: "\(field): \(reason)")
+            throw .referenceValuesInvalid(reason: field == "(document)" ? reason : "member \(field): \(reason)")
         }
     }
 }

@@ -97,29 +97,20 @@ import X509
         #expect(throws: AttestationError.self) { try EvidenceBundle(json: Array("[]".utf8)) }
     }
 
-    /// Real Azure evidence decodes into the `azure-sev-snp-vtpm` slot; until the AzureCVM library
-    /// is in this build, verifying it is refused rather than half-checked.
-    @Test func azureEvidenceHasItsSlotAndIsRefusedUntilAzureCVMIsMerged() throws {
-        let folder = "azure-snp-cvm-trustee-evidence-v2"
-        let json = try TestData.caseJSON(folder)
-        var pcrs: [Int: [UInt8]] = [:]
-        for (index, hex) in json["pcr_values_sha256"] as! [String: String] { pcrs[Int(index)!] = [UInt8](hex: hex) }
-        let bundle = EvidenceBundle(nonce: [UInt8](hex: json["nonce_hex"] as! String), runtimeKey: nil, evidence: .azureSEVSNPvTPM(AzureVTPMEvidence(
-            hclReport: try TestData.bytes("tpm/\(folder)/hcl_report.bin"),
-            certificates: SNPCertificateChain(endorsementKey: try AMDCertificate(derEncoded: try TestData.bytes("tpm/\(folder)/vcek.der"))),
-            quote: TPMQuoteEvidence(
-                attest: try TestData.bytes("tpm/\(folder)/quote.tpms_attest.bin"),
-                signature: .azureRSASSA(try TestData.bytes("tpm/\(folder)/quote.sig.raw_rsa2048.bin")),
-                pcrs: [.sha256: pcrs], eventLog: nil))))
-        let decoded = try EvidenceBundle(json: try bundle.jsonEncoded())
-        #expect(decoded == bundle)
-        #expect(decoded.type == .azureSEVSNPvTPM)
-        let verifier = AttestationVerifier(configuration: .init(verificationTime: TestData.verificationTime))
-        #expect {
-            try verifier.verify(decoded, expecting: .qualifyingData(decoded.nonce))
-        } throws: { error in
-            guard case AttestationError.evidenceTypeNotSupported(.azureSEVSNPvTPM, _) = error else { return false }
-            return true
+    @Test func azureEvidenceRoundTripsAndAMalformedHCLReportIsRefused() throws {
+        let bundle = try AzurePipelineTests.realBundle(AzurePipelineTests.cases[0])
+        let json = try bundle.jsonEncoded()
+        #expect(try EvidenceBundle(json: json) == bundle)
+        var document = try object(bundle)
+        #expect(Set(document.keys) == ["version", "type", "nonce", "hclReport", "vcek", "quote", "signature", "pcrs"])
+        var report = Array(Data(base64Encoded: document["hclReport"] as! String)!)
+        report[0] ^= 1
+        document["hclReport"] = Data(report).base64EncodedString()
+        #expect(throws: AttestationError.self) { try decode(document) }
+        do {
+            _ = try decode(document)
+        } catch {
+            guard case .bundleMalformed("hclReport", _) = error else { Issue.record("\(error)"); return }
         }
     }
 

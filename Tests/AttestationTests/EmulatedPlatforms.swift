@@ -1,4 +1,5 @@
 import Attestation
+import AzureCVM
 import Crypto
 import EventLog
 import Foundation
@@ -37,7 +38,16 @@ final class EmulatedTPMGuest: Sendable {
     let akCertificate: Certificate
     let eventLog: [UInt8]
 
-    init() throws {
+    /// An RSA-2048 restricted signing key with RSASSA-SHA256: the kind of AK an Azure vTPM holds
+    /// and its HCL report lists as "HCLAkPub" (TPM 2.0 Part 2 §8.3.3.1).
+    static let azureAttestationKeyTemplate = TPMTPublic(
+        nameAlg: .sha256,
+        objectAttributes: [.fixedTPM, .fixedParent, .sensitiveDataOrigin, .userWithAuth, .noDA, .restricted, .signEncrypt],
+        parameters: .rsa(TPMSRSAParms(symmetric: .null, scheme: TPMTScheme(.rsassa, hash: .sha256), keyBits: 2048, exponent: 0)),
+        unique: .rsa([]))
+
+    /// A guest whose AK is the P-256 key CVMKit's templates make, or Azure's RSA AK.
+    init(attestationKeyTemplate: TPMTPublic = .eccAttestationKey) throws {
         let engine = try TPMEngine(mode: .ephemeral)
         self.client = TPM2Client(transport: EngineTransport(engine: engine))
         engine.powerOn()
@@ -49,9 +59,8 @@ final class EmulatedTPMGuest: Sendable {
             }
             try self.client.pcrExtend(pcr: Int(event.pcrIndex), digests: TPMLDigestValues(digests))
         }
-        self.ak = try self.client.createPrimary(hierarchy: .owner, template: .eccAttestationKey)
-        guard case .p256(let akKey) = try TPMVerifyingKey(self.ak.publicArea) else { throw CocoaError(.featureUnsupported) }
-        (self.caCertificate, self.akCertificate) = try Self.certificates(for: Certificate.PublicKey(akKey))
+        self.ak = try self.client.createPrimary(hierarchy: .owner, template: attestationKeyTemplate)
+        (self.caCertificate, self.akCertificate) = try Self.certificates(for: try TPMVerifyingKey(self.ak.publicArea).certificatePublicKey)
     }
 
     /// A self-signed emulated AK CA and the AK certificate it issues.
@@ -75,6 +84,25 @@ final class EmulatedTPMGuest: Sendable {
 
     /// A quote over SHA-256 PCRs 0-23 answering `nonce` with `runtimeKey`, as a bundle.
     func bundle(nonce: [UInt8], runtimeKey: RuntimeKey?) throws -> EvidenceBundle {
+        EvidenceBundle(nonce: nonce, runtimeKey: runtimeKey, evidence: .tpm(TPMEvidence(
+            attestationKey: self.ak.publicArea, akCertificates: [self.akCertificate], quote: try self.quote(nonce: nonce, runtimeKey: runtimeKey))))
+    }
+
+    /// The same quote as Azure evidence: an HCL report (AzureCVM's builder, SEVSNP's emulated
+    /// Secure Processor) whose runtime claims hold this guest's RSA AK. `claimedKey` replaces the
+    /// AK in the claims, to forge a report for another key.
+    func azureBundle(nonce: [UInt8], runtimeKey: RuntimeKey?, claimedKey: TPMTPublic? = nil) throws -> EvidenceBundle {
+        let claims = HCLRuntimeClaims(
+            keys: [try HCLJSONWebKey(kid: HCLRuntimeClaims.attestationKeyID, keyOperations: ["sign"], tpmPublic: claimedKey ?? self.ak.publicArea)],
+            vmConfiguration: HCLVMConfiguration(secureBoot: true, tpmEnabled: true))
+        let builder = HCLReportBuilder(runtimeClaims: claims)
+        let snp = try EmulatedSNPGuest.chain.signReport(EmulatedReportContents(reportData: try builder.reportData(), measurement: EmulatedSNPGuest.measurement))
+        let report = try builder.build(hardwareReport: .snp(snp))
+        return EvidenceBundle(nonce: nonce, runtimeKey: runtimeKey, evidence: .azureSEVSNPvTPM(AzureVTPMEvidence(
+            hclReport: report.bytes, certificates: EmulatedSNPGuest.chain.certificates, quote: try self.quote(nonce: nonce, runtimeKey: runtimeKey))))
+    }
+
+    private func quote(nonce: [UInt8], runtimeKey: RuntimeKey?) throws -> TPMQuoteEvidence {
         let selection = TPMLPCRSelection([TPMSPCRSelection(hash: .sha256, indices: 0..<24)])
         let quote = try self.client.quote(
             key: self.ak.handle, qualifyingData: try EvidenceBinding.qualifyingData(nonce: nonce, runtimeKey: runtimeKey), selection: selection)
@@ -86,9 +114,7 @@ final class EmulatedTPMGuest: Sendable {
             for (index, value) in zip(indices, read.digests) { pcrs[index] = value }
             remaining.removeAll(where: indices.contains)
         }
-        return EvidenceBundle(nonce: nonce, runtimeKey: runtimeKey, evidence: .tpm(TPMEvidence(
-            attestationKey: self.ak.publicArea, akCertificates: [self.akCertificate],
-            quote: TPMQuoteEvidence(attest: quote.attest, signature: quote.signature, pcrs: [.sha256: pcrs], eventLog: self.eventLog))))
+        return TPMQuoteEvidence(attest: quote.attest, signature: quote.signature, pcrs: [.sha256: pcrs], eventLog: self.eventLog)
     }
 
     func verifier(allowEmulatedRoots: Bool = true) -> AttestationVerifier {

@@ -132,6 +132,29 @@ import X509
         }
     }
 
+    /// An event outside the quoted PCRs — here a forged "SecureBoot off" with a consistent digest
+    /// in PCR 30, ahead of the real measurement in PCR 7 — cannot add or change a claim.
+    @Test func eventsOutsideTheVerifiedPCRsAreIgnored() throws {
+        let genuine = try TestData.gceBundle()
+        guard case .tpm(var evidence) = genuine.evidence else { return }
+        var log = try EventLog(bytes: evidence.quote.eventLog!)
+        let real = log.events.firstIndex { event in
+            guard event.eventType == .efiVariableDriverConfig, case .variable(let variable) = event.content else { return false }
+            return variable.unicodeName == "SecureBoot"
+        }!
+        var forged = log.events[real]
+        forged.pcrIndex = 30
+        forged.data[forged.data.count - 1] = 0
+        forged.digests = forged.digests.map { TCGDigest(algorithm: $0.algorithm, bytes: $0.algorithm.hash(forged.data)!) }
+        log.events.insert(forged, at: real)
+        for index in log.events.indices { log.events[index].index = index }
+        evidence.quote.eventLog = log.encoded()
+        #expect(try EventLog(bytes: log.encoded()).secureBootReport().secureBoot == false)
+        let verified = try TestData.gceVerifier().verify(
+            EvidenceBundle(nonce: genuine.nonce, runtimeKey: nil, evidence: .tpm(evidence)), expecting: .qualifyingData(TestData.gceQualifyingData))
+        #expect(verified.tpm?.eventLog?.secureBoot == true)
+    }
+
     @Test func emulatedQuoteBindsNonceAndRuntimeKeyAndReplaysTheLog() throws {
         let nonce = newNonce(), key = newRuntimeKey()
         let verified = try Self.guest.verifier().verify(try Self.guest.bundle(nonce: nonce, runtimeKey: key), expecting: .nonce(nonce))
