@@ -112,6 +112,7 @@ let package = Package(
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
         .testTarget(name: "DiskEncryptionTests", dependencies: ["DiskEncryption", "DiskEncryptionTPM", "TPM2", "TPMClient", "VirtualTPM", crypto]),
+        .testTarget(name: "CVMDemoTests", dependencies: ["CVMDemo"]),
         .testTarget(name: "KeyBrokerTests", dependencies: ["KeyBroker", crypto]),
         .testTarget(
             name: "AttestationServerTests",

@@ -102,8 +102,9 @@ public struct DemoScenario: Sendable {
             } catch let AttestationClientError.refused(status, code, message, rules) {
                 let failed = rules.filter { !$0.passed }.map(\.rule)
                 let asExpected = code == "policy_refused" && failed.contains { $0.hasPrefix(expectedRule) }
-                say("   \(asExpected ? "✔" : "✘") refused (\(status) \(code)): \(rules.isEmpty ? message : "the service explains every rule:")")
-                for rule in rules { say("      \(rule.passed ? "✔" : "✘") \(rule.rule): expected \(rule.expected), actual \(rule.actual)") }
+                say("   \(asExpected ? "✔" : "✘") refused (\(status) \(code)): \(rules.isEmpty ? message : "the service's explanation:")")
+                for rule in rules where !rule.passed { say("      ✘ \(rule.rule): expected \(rule.expected), actual \(rule.actual)") }
+                if !rules.isEmpty { say("      ✔ the \(rules.filter(\.passed).count) other rules passed (platform, runtime key, measurement, TCB, ...)") }
                 report.record("\(title) is refused by rule \(expectedRule)", expected: true, happened: asExpected, failedRules: failed)
             }
         }

@@ -127,12 +127,13 @@ struct CollectorTests {
         }
     }
 
-    @Test("A nonce of 0 or 65 bytes is refused; a guest with nothing to collect says why")
+    @Test("Report data other than 64 bytes is refused; a guest with nothing to collect says why")
     func refusals() throws {
         let collector = GuestEvidenceCollector(fileSystem: try GuestTree().fileSystem, tpm: nil)
-        #expect(throws: GuestAttestationError.invalidArgument("the nonce must be 1 to 64 bytes, not 0")) { try collector.collect(nonce: []) }
-        #expect(throws: GuestAttestationError.invalidArgument("the nonce must be 1 to 64 bytes, not 65")) {
-            try collector.collect(nonce: [UInt8](repeating: 1, count: 65))
+        for size in [0, 63, 65] {
+            #expect(throws: GuestAttestationError.invalidArgument("report data is 64 bytes, not \(size)")) {
+                try collector.collect(nonce: Self.nonce, reportData: [UInt8](repeating: 1, count: size), qualifyingData: Self.nonce)
+            }
         }
         #expect(throws: GuestAttestationError.unavailable("nothing to collect: no report interface and no TPM")) {
             try collector.collect(nonce: Self.nonce, reportData: Self.reportData, qualifyingData: Self.nonce)

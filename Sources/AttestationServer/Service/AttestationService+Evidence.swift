@@ -112,7 +112,7 @@ extension AttestationService {
     /// One audit line: status, type, roots and failed rules; never values that could be secret.
     private static func summary(_ appraisal: Appraisal) -> String {
         let roots = appraisal.evidence.roots.map(\.description).joined(separator: ", ")
-        let failed = appraisal.failures.map(\.rule)
+        let failed = appraisal.failures.map { "\($0.rule) (\($0.subject))" }
         return "\(appraisal.status.rawValue); \(appraisal.evidence.type.rawValue) via \(roots)" + (failed.isEmpty ? "" : "; failed: \(failed.joined(separator: ", "))")
     }
 }
