@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import JWTKit
 
 /// Signs EARs as JWTs (RFC 7519; JWS ES256 or ES384, RFC 7518 §3.4) with jwt-kit, and publishes
@@ -78,6 +79,15 @@ public struct EARSigner: Sendable {
         }
         self.keys = keys
         self.verifierID = verifierID
+        self.signingCollection = SigningCollection()
+    }
+
+    /// The signing key loaded into jwt-kit once, on first use, rather than at every signature.
+    private let signingCollection: SigningCollection
+
+    private final class SigningCollection: Sendable {
+        let collection = JWTKeyCollection()
+        let loaded = Mutex(false)
     }
 
     /// The key that signs: the newest.
@@ -115,9 +125,12 @@ public struct EARSigner: Sendable {
     /// Signs `ear` with the newest key; the JWT header names its `kid`.
     public func sign(_ ear: EAR) async throws(AttestationError) -> String {
         do {
-            let collection = JWTKeyCollection()
-            try await self.signingKey.addSigner(to: collection)
-            return try await collection.sign(ear, kid: JWKIdentifier(string: self.signingKey.kid))
+            let cache = self.signingCollection
+            if !cache.loaded.withLock({ $0 }) {
+                try await self.signingKey.addSigner(to: cache.collection)
+                cache.loaded.withLock { $0 = true }
+            }
+            return try await cache.collection.sign(ear, kid: JWKIdentifier(string: self.signingKey.kid))
         } catch {
             throw .earSigningFailed(reason: String(describing: error))
         }

@@ -78,11 +78,19 @@ extension AttestationService {
         } catch {
             throw ServiceError(.badRequest, code: "evidence_malformed", message: error.description)
         }
-        guard let policyJSON = try await store.document(.policy, name: policyName) else {
-            throw ServiceError(.notFound, code: "policy_unknown", message: "no policy named \"\(policyName)\"")
-        }
-        guard let referenceJSON = try await store.document(.referenceValues, name: referenceName) else {
-            throw ServiceError(.notFound, code: "reference_values_unknown", message: "no reference values named \"\(referenceName)\"")
+        let policy: AppraisalPolicy
+        let references: ReferenceValues
+        do {
+            guard let parsed = try await documents.document(.policy, name: policyName, store: store, parse: { try AppraisalPolicy(json: $0) }) else {
+                throw ServiceError(.notFound, code: "policy_unknown", message: "no policy named \"\(policyName)\"")
+            }
+            policy = parsed
+            guard let values = try await documents.document(.referenceValues, name: referenceName, store: store, parse: { try ReferenceValues(json: $0) }) else {
+                throw ServiceError(.notFound, code: "reference_values_unknown", message: "no reference values named \"\(referenceName)\"")
+            }
+            references = values
+        } catch let error as AttestationError {
+            throw ServiceError(.unprocessableContent, code: "document_invalid", message: error.description)
         }
         try await redeem(bundle.nonce)
         let verified: VerifiedEvidence
@@ -90,14 +98,6 @@ extension AttestationService {
             verified = try verifier.verify(bundle, expecting: .nonce(bundle.nonce))
         } catch {
             throw ServiceError(.unprocessableContent, code: "evidence_invalid", message: error.description)
-        }
-        let policy: AppraisalPolicy
-        let references: ReferenceValues
-        do {
-            policy = try AppraisalPolicy(json: policyJSON)
-            references = try ReferenceValues(json: referenceJSON)
-        } catch {
-            throw ServiceError(.unprocessableContent, code: "document_invalid", message: error.description)
         }
         let appraisal = policy.appraise(verified, referenceValues: references, at: configuration.now())
         let ear = try await signingKeys.signer().sign(appraisal, issuedAt: configuration.now())

@@ -14,6 +14,7 @@ public final class AttestationService: Sendable {
     let logger: Logger
     let verifier: AttestationVerifier
     let signingKeys: SigningKeyRing
+    let documents = DocumentCache()
 
     public init(store: any AttestationStore, configuration: ServiceConfiguration, metrics: ServiceMetrics, logger: Logger) {
         self.store = store
