@@ -155,9 +155,7 @@ struct AgentCommand: AsyncParsableCommand {
         func run() async throws {
             let agent = GuestAgent(client: try attestation.connection.client(), source: try attestation.source())
             let result = try await agent.attest(policy: policy, referenceValues: referenceValues)
-            print("status: \(result.status)")
-            for rule in result.rules { print("  \(rule.passed ? "✔" : "✘") \(rule.rule): expected \(rule.expected), actual \(rule.actual)") }
-            if result.status != "affirming" { throw ExitCode(2) }
+            try printVerdict(result, showingEAR: false)
         }
     }
 

@@ -56,12 +56,7 @@ struct AttestCommand: AsyncParsableCommand {
                 print(result.ear)
                 return
             }
-            print("status: \(result.status)")
-            for rule in result.rules {
-                print("  \(rule.passed ? "✔" : "✘") \(rule.rule): expected \(rule.expected), actual \(rule.actual)")
-            }
-            print("ear: \(result.ear)")
-            if result.status != "affirming" { throw ExitCode(2) }
+            try printVerdict(result, showingEAR: true)
         }
     }
 
@@ -163,4 +158,14 @@ struct SecretCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// Prints the service's verdict, every rule with expected and actual; exits 2 unless affirming.
+func printVerdict(_ result: AttestationResponse, showingEAR: Bool) throws {
+    print("status: \(result.status)")
+    for rule in result.rules {
+        print("  \(rule.passed ? "✔" : "✘") \(rule.rule): expected \(rule.expected), actual \(rule.actual)")
+    }
+    if showingEAR { print("ear: \(result.ear)") }
+    if result.status != "affirming" { throw ExitCode(2) }
 }
