@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "AzureCVM", targets: ["AzureCVM"]),
         .library(name: "EmulatedPlatform", targets: ["EmulatedPlatform"]),
         .library(name: "TDX", targets: ["TDX"]),
+        .library(name: "ReferenceValueDerivation", targets: ["ReferenceValueDerivation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -100,6 +101,7 @@ let package = Package(
             ]
         ),
         .target(name: "TDX", dependencies: ["EventLog", crypto, x509, asn1]),
+        .target(name: "ReferenceValueDerivation", dependencies: ["Attestation", "SEVSNP", "PCRPrediction", "Authenticode", "EventLog", "TPM2"]),
         .target(
             name: "CVMDemo",
             dependencies: [
@@ -110,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", "GuestAgent", "CVMDemo", "AzureCVM", "EmulatedPlatform", "TDX", logging, x509, asn1,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", "GuestAgent", "CVMDemo", "AzureCVM", "EmulatedPlatform", "TDX", "ReferenceValueDerivation", logging, x509, asn1,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -146,5 +148,9 @@ let package = Package(
                            .product(name: "JWTKit", package: "jwt-kit")]
         ),
         .testTarget(name: "TDXTests", dependencies: ["TDX", "EventLog", crypto, x509, asn1]),
+        .testTarget(
+            name: "ReferenceValueDerivationTests",
+            dependencies: ["ReferenceValueDerivation", "Attestation", "EmulatedPlatform", "SEVSNP", "PCRPrediction", "Authenticode", "EventLog", "TPM2", "TPMClient", crypto]
+        ),
     ]
 )

@@ -37,6 +37,18 @@ public struct ReferenceValues: Sendable, Hashable {
             throw .referenceValuesInvalid(reason: field == "(document)" ? reason : "member \(field): \(reason)")
         }
     }
+
+    /// The JSON document, indented with members sorted so that equal values give equal bytes and a
+    /// changed document diffs line by line; ``init(json:)`` reads it back.
+    public func jsonEncoded() throws(AttestationError) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do {
+            return Array(try encoder.encode(self)) + [0x0A]
+        } catch {
+            throw .referenceValuesInvalid(reason: String(describing: error))
+        }
+    }
 }
 
 extension ReferenceValues: Decodable {
@@ -67,6 +79,30 @@ extension ReferenceValues: Decodable {
                     return value
                 }
             }
+        }
+    }
+}
+
+extension ReferenceValues: Encodable {
+    /// The members docs/policy.md defines, empty ones left out; bytes as lowercase hex, flags in
+    /// the order of ``SNPPolicyFlag/allCases``.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyCodingKey.self)
+        if !self.snpMeasurements.isEmpty {
+            try container.encode(self.snpMeasurements.map(ByteEncoding.hex), forKey: AnyCodingKey("snpMeasurements"))
+        }
+        if !self.pcrs.isEmpty {
+            let banks = Dictionary(uniqueKeysWithValues: self.pcrs.map { bank, values in
+                (bank.description, Dictionary(uniqueKeysWithValues: values.map { (String($0.key), $0.value.map(ByteEncoding.hex)) }))
+            })
+            try container.encode(banks, forKey: AnyCodingKey("pcrs"))
+        }
+        if !self.bootFiles.isEmpty {
+            try container.encode(self.bootFiles.map(ByteEncoding.hex), forKey: AnyCodingKey("bootFiles"))
+        }
+        try container.encodeIfPresent(self.minimumTCB, forKey: AnyCodingKey("minimumTCB"))
+        if let flags = self.allowedSNPPolicyFlags {
+            try container.encode(SNPPolicyFlag.allCases.filter(flags.contains), forKey: AnyCodingKey("allowedSNPPolicyFlags"))
         }
     }
 }

@@ -18,6 +18,10 @@ public enum PCRPredictionError: Error, Sendable, Equatable, CustomStringConverti
     case repeatedUKISection(String)
     /// The image given as a UKI has no `.linux` section, so systemd-stub would not boot it.
     case notAUKI
+    /// A replacement names a boot application position the log does not have.
+    case noBootApplication(position: Int, bootApplications: Int)
+    /// The UKI replaces the last boot application, which an image already replaces.
+    case bootApplicationReplacedTwice(position: Int)
 
     public var description: String {
         switch self {
@@ -35,6 +39,10 @@ public enum PCRPredictionError: Error, Sendable, Equatable, CustomStringConverti
             return "The UKI has more than one \(name) section; multi-profile and multi-devicetree UKIs are not predicted."
         case .notAUKI:
             return "The UKI has no .linux section, so systemd-stub would not boot it."
+        case let .noBootApplication(position, bootApplications):
+            return "A replacement for boot application \(position + 1), but the log loads only \(bootApplications) boot applications."
+        case let .bootApplicationReplacedTwice(position):
+            return "Boot application \(position + 1) is the last one, which the UKI replaces, and an image replaces it too."
         }
     }
 }
@@ -85,14 +93,35 @@ public struct PCRPrediction: Sendable {
         log: EventLog, replacing images: [PEImage], commandLine: String? = nil, files: [BootFile] = [], uki: PEImage? = nil,
         registers: MeasurementRegisters = .tpmPCRs
     ) throws(PCRPredictionError) {
+        let bootApplications = log.events.count { $0.eventType == .efiBootServicesApplication }
+        let loaded = images.count + (uki == nil ? 0 : 1)
+        guard loaded <= bootApplications else {
+            throw .tooManyImages(given: loaded, bootApplications: bootApplications)
+        }
+        try self.init(log: log, replacingBootApplications: Dictionary(uniqueKeysWithValues: images.enumerated().map { ($0.offset, $0.element) }),
+                      commandLine: commandLine, files: files, uki: uki, registers: registers)
+    }
+
+    /// As ``init(log:replacing:commandLine:files:uki:registers:)``, but each image replaces the boot
+    /// application at its position among the log's EV_EFI_BOOT_SERVICES_APPLICATION events (0 for
+    /// the first), so that a file can be replaced wherever the log loads it: shim after a firmware
+    /// application, a kernel GRUB has the firmware load twice.
+    public init(
+        log: EventLog, replacingBootApplications replacements: [Int: PEImage], commandLine: String? = nil, files: [BootFile] = [],
+        uki: PEImage? = nil, registers: MeasurementRegisters = .tpmPCRs
+    ) throws(PCRPredictionError) {
         let bootApplications = log.events.indices.filter { log.events[$0].eventType == .efiBootServicesApplication }
-        let loaded = images + (uki.map { [$0] } ?? [])
-        guard loaded.count <= bootApplications.count else {
-            throw .tooManyImages(given: loaded.count, bootApplications: bootApplications.count)
+        var loaded = replacements
+        if let uki {
+            guard let last = bootApplications.indices.last else { throw .tooManyImages(given: loaded.count + 1, bootApplications: 0) }
+            guard loaded[last] == nil else { throw .bootApplicationReplacedTwice(position: last) }
+            loaded[last] = uki
+        }
+        if let position = loaded.keys.sorted().first(where: { !bootApplications.indices.contains($0) }) {
+            throw .noBootApplication(position: position, bootApplications: bootApplications.count)
         }
         var edited = log
-        let positions = Array(bootApplications.prefix(images.count)) + (uki == nil ? [] : [bootApplications[bootApplications.count - 1]])
-        for (position, image) in zip(positions, loaded) {
+        for (position, image) in loaded.map({ (bootApplications[$0.key], $0.value) }) {
             var digests: [TCGDigest] = []
             for digest in log.events[position].digests {
                 guard let algorithm = AuthenticodeHashAlgorithm(rawValue: digest.algorithm.description) else {
@@ -105,7 +134,7 @@ public struct PCRPrediction: Sendable {
         if let commandLine {
             guard KernelCommandLine.rewrite(&edited, to: commandLine) else { throw .noCommandLineEvents }
         }
-        if let uki, let position = positions.last {
+        if let uki, let position = bootApplications.last {
             let register: UInt32 = registers == .tpmPCRs ? 11 : 3
             let events = try UnifiedKernelImage.events(for: uki, template: edited.events[position], register: register)
             let old = edited.events.indices.filter { UnifiedKernelImage.isSectionMeasurement(edited.events[$0], register: register) }

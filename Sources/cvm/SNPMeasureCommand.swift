@@ -51,15 +51,19 @@ struct SNPMeasureCommand: ParsableCommand {
         }
     }
 
+    /// The launch the options describe, its files read; `cvm reference-values` takes the same options.
+    func launch() throws -> SNPLaunchMeasurement {
+        let hashes = try self.kernel.map { kernel in
+            SEVKernelHashes(kernel: try readFile(kernel), initrd: try self.initrd.map(readFile), commandLine: self.append)
+        }
+        return SNPLaunchMeasurement(
+            firmware: try OVMFImage(bytes: try readFile(self.ovmf)), vcpus: self.vcpus,
+            vcpuSignature: self.vcpuType.cpuid.signature, guestFeatures: self.guestFeatures, kernelHashes: hashes)
+    }
+
     func run() throws {
         try reportingFailures {
-            let hashes = try self.kernel.map { kernel in
-                SEVKernelHashes(kernel: try readFile(kernel), initrd: try self.initrd.map(readFile), commandLine: self.append)
-            }
-            let launch = SNPLaunchMeasurement(
-                firmware: try OVMFImage(bytes: try readFile(self.ovmf)), vcpus: self.vcpus,
-                vcpuSignature: self.vcpuType.cpuid.signature, guestFeatures: self.guestFeatures, kernelHashes: hashes)
-            let measurement = try launch.digest().map { String(format: "%02x", $0) }.joined()
+            let measurement = try self.launch().digest().map { String(format: "%02x", $0) }.joined()
             guard self.json else {
                 print(measurement)
                 return
