@@ -67,6 +67,12 @@ public struct SystemdTPM2Token: Sendable, Equatable {
         return policy.digest
     }
 
+    /// Whether the secret is sealed to `values` of the token's PCRs: the policy over them is the
+    /// object's authPolicy. This needs no recorded values, so it holds for systemd's tokens too.
+    public func isSealed(to values: [Int: [UInt8]]) throws(TPM2TokenError) -> Bool {
+        constantTimeEqual(try Self.policy(pcrs: pcrs, values: values), policyHash)
+    }
+
     /// The PCRs among `pcrs` whose `current` value differs from the recorded one. Throws when the
     /// token records no values, or values that do not give `policyHash`.
     public func changedPCRs(current: [Int: [UInt8]]) throws(TPM2TokenError) -> [Int] {

@@ -69,14 +69,15 @@ extension TPM2Client {
         return record.bytes
     }
 
-    /// Seals 32 random bytes to the current values of `pcrs`: the PolicyPCR digest is computed
-    /// offline from the values read (Part 3 §23.7) and becomes the authPolicy of a sealed data
-    /// object (Part 2 §12.2.3.3, no userWithAuth) created under the SRK (Part 3 §12.1), which is
-    /// then made persistent for systemd.
-    func seal(pcrs requested: [Int], keyslot: Int) throws(TPM2TokenError) -> SealedSecret {
+    /// Seals 32 random bytes to `values` of `pcrs`, by default the PCRs' current values: the
+    /// PolicyPCR digest is computed offline from the values (Part 3 §23.7), so they need not be
+    /// the ones the TPM holds now, and becomes the authPolicy of a sealed data object (Part 2
+    /// §12.2.3.3, no userWithAuth) created under the SRK (Part 3 §12.1), which is then made
+    /// persistent for systemd.
+    func seal(pcrs requested: [Int], values given: [Int: [UInt8]]? = nil, keyslot: Int) throws(TPM2TokenError) -> SealedSecret {
         let pcrs = Array(Set(requested)).sorted()
         guard !pcrs.isEmpty, pcrs.allSatisfy({ (0..<24).contains($0) }) else { throw .invalidArgument("PCRs must be 0...23: \(requested)") }
-        let values = try sha256Values(of: pcrs)
+        let values = if let given { given } else { try sha256Values(of: pcrs) }
         let policy = try SystemdTPM2Token.policy(pcrs: pcrs, values: values)
         let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
         let (sealed, srkRecord) = try withStorageRootKey { srk throws(TPM2TokenError) in
@@ -135,10 +136,18 @@ extension LUKS2Volume {
     /// `volumeKey`, and stores a `systemd-tpm2` token naming that keyslot. Returns both ids.
     @discardableResult
     public mutating func enrollTPM2(client: TPM2Client, pcrs: [Int], volumeKey: SymmetricKey) throws(TPM2TokenError) -> (keyslot: Int, token: Int) {
+        try addTPM2Keyslot(volumeKey: volumeKey) { keyslot throws(TPM2TokenError) in try client.seal(pcrs: pcrs, keyslot: keyslot) }
+    }
+
+    /// Adds a keyslot holding `volumeKey` whose passphrase is the secret `seal` seals for that
+    /// keyslot, then the token `seal` describes. Returns both ids.
+    mutating func addTPM2Keyslot(
+        volumeKey: SymmetricKey, seal: (Int) throws(TPM2TokenError) -> SealedSecret
+    ) throws(TPM2TokenError) -> (keyslot: Int, token: Int) {
         guard let keyslot = (0..<LUKS2Metadata.maximumKeyslots).first(where: { header.metadata.keyslots[String($0)] == nil }) else {
             throw .luks(.noFreeKeyslot)
         }
-        var sealed = try client.seal(pcrs: pcrs, keyslot: keyslot)
+        var sealed = try seal(keyslot)
         var passphrase = Self.tpm2Passphrase(sealed.secret)
         defer {
             sealed.secret.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
@@ -176,16 +185,38 @@ extension LUKS2Volume {
 
     /// The `systemd-tpm2` tokens of the volume, by token id.
     public func tpm2Tokens() throws(TPM2TokenError) -> [(id: Int, token: SystemdTPM2Token)] {
-        try header.metadata.tokens
-            .filter { $0.value.type == SystemdTPM2Token.type }
-            .sorted { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }
-            .map { entry throws(TPM2TokenError) in (Int(entry.key) ?? 0, try SystemdTPM2Token(entry.value)) }
+        try tpm2TokenEntries().map { entry throws(TPM2TokenError) in (entry.id, try entry.token.get()) }
     }
 
-    /// Recovers the volume key through the first `systemd-tpm2` token (or token `id`): unseals its
-    /// secret in `client`'s TPM and opens the keyslot it names with it.
+    /// Each `systemd-tpm2` token in id order, parsed or with the reason it could not be.
+    func tpm2TokenEntries() -> [(id: Int, token: Result<SystemdTPM2Token, TPM2TokenError>)] {
+        header.metadata.tokens
+            .filter { $0.value.type == SystemdTPM2Token.type }
+            .map { entry in (id: Int(entry.key) ?? 0, token: Result { () throws(TPM2TokenError) in try SystemdTPM2Token(entry.value) }) }
+            .sorted { $0.id < $1.id }
+    }
+
+    /// Recovers the volume key through token `id`, or else through the first `systemd-tpm2` token
+    /// that works, in id order (after a reseal, the token of the boot chain that is running opens
+    /// the volume, whichever of the two it is): unseals the token's secret in `client`'s TPM and
+    /// opens the keyslot the token names with it. When several tokens fail, the error gives each
+    /// one's reason.
     public func unlockTPM2(client: TPM2Client, token id: Int? = nil) throws(TPM2TokenError) -> Unlocked {
-        guard let token = try tpm2Tokens().first(where: { id == nil || $0.id == id })?.token else { throw .noToken }
+        let entries = tpm2TokenEntries().filter { id == nil || $0.id == id }
+        guard !entries.isEmpty else { throw .noToken }
+        var failures: [Int: TPM2TokenError] = [:]
+        for entry in entries {
+            do throws(TPM2TokenError) {
+                return try unlockTPM2(client: client, try entry.token.get())
+            } catch {
+                failures[entry.id] = error
+            }
+        }
+        if failures.count == 1, let only = failures.values.first { throw only }
+        throw .tokensRefused(failures)
+    }
+
+    func unlockTPM2(client: TPM2Client, _ token: SystemdTPM2Token) throws(TPM2TokenError) -> Unlocked {
         var secret = try client.unseal(token)
         var passphrase = Self.tpm2Passphrase(secret)
         defer {

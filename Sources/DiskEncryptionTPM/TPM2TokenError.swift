@@ -18,6 +18,17 @@ public enum TPM2TokenError: Error, Sendable, Equatable, CustomStringConvertible 
     /// The TPM refused to unseal under PolicyPCR over `pcrs`, and the token records no sealed
     /// values to tell which of them changed (a token written by systemd-cryptenroll).
     case policyRefused(pcrs: [Int])
+    /// Every `systemd-tpm2` token failed; the reason for each, by token id.
+    case tokensRefused([Int: TPM2TokenError])
+    /// A prediction was asked for PCRs the event log does not extend: their values at the next
+    /// boot depend on measurements the log does not record.
+    case unpredictablePCRs([Int])
+    /// The replay of the event log differs from the TPM's values of these PCRs: the log does not
+    /// describe this boot, so a prediction from it would seal to values no boot produces.
+    case eventLogMismatch([Int])
+    /// A commit was asked for, but no `systemd-tpm2` token is sealed to the PCR values the TPM
+    /// holds now and opens the volume, so removing the others could lock the volume.
+    case noCurrentToken
     case invalidArgument(String)
 
     public var description: String {
@@ -26,9 +37,22 @@ public enum TPM2TokenError: Error, Sendable, Equatable, CustomStringConvertible 
         case .luks(let error): "\(error)"
         case .noToken: "the volume has no systemd-tpm2 token"
         case .invalidToken(let reason): "systemd-tpm2 token: \(reason)"
-        case .pcrMismatch(let pcrs): "PCR \(pcrs.map(String.init).joined(separator: ", ")) changed since the secret was sealed; unlock refused"
-        case .policyRefused(let pcrs): "the TPM refused to unseal: PCR \(pcrs.map(String.init).joined(separator: ", ")) no longer match the sealed policy"
+        case .pcrMismatch(let pcrs): "PCR \(Self.list(pcrs)) changed since the secret was sealed; unlock refused"
+        case .policyRefused(let pcrs): "the TPM refused to unseal: PCR \(Self.list(pcrs)) no longer match the sealed policy"
+        case .tokensRefused(let failures):
+            "no systemd-tpm2 token unlocks the volume: "
+                + failures.sorted { $0.key < $1.key }.map { "token \($0.key): \($0.value)" }.joined(separator: "; ")
+        case .unpredictablePCRs(let pcrs):
+            "the event log does not extend PCR \(Self.list(pcrs)), so its value at the next boot cannot be predicted"
+        case .eventLogMismatch(let pcrs):
+            "the event log's replay differs from the TPM's PCR \(Self.list(pcrs)): the log does not describe this boot"
+        case .noCurrentToken:
+            "no systemd-tpm2 token sealed to the PCR values the TPM holds now opens the volume; nothing was removed"
         case .invalidArgument(let reason): reason
         }
+    }
+
+    private static func list(_ pcrs: [Int]) -> String {
+        pcrs.map(String.init).joined(separator: ", ")
     }
 }

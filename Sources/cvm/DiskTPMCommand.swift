@@ -44,26 +44,99 @@ extension DiskCommand {
         @OptionGroup var volume: Unlocking
 
         @Option(help: "Comma-separated PCR indices (0-23), SHA-256 bank.")
-        var pcrs: String = "7"
+        var pcrs: PCRList = PCRList(indices: [7])
 
         @Option(help: "The TPM: mssim:[HOST:]PORT or swtpm:[HOST:]PORT.")
         var tpm: TPMAddress
 
         func run() throws {
-            let indices = try pcrs.split(separator: ",").map { text in
-                guard let pcr = Int(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad PCR \(text)") }
-                return pcr
-            }
             var (luks, unlocked) = try volume.unlock(writable: true)
-            let (keyslot, token) = try luks.enrollTPM2(client: try tpm.startedClient(), pcrs: indices, volumeKey: unlocked.volumeKey)
-            print("keyslot \(keyslot) sealed to PCR \(indices.sorted().map(String.init).joined(separator: ",")) (sha256); token \(token): systemd-tpm2")
+            let (keyslot, token) = try luks.enrollTPM2(client: try tpm.startedClient(), pcrs: pcrs.indices, volumeKey: unlocked.volumeKey)
+            print("keyslot \(keyslot) sealed to PCR \(pcrs) (sha256); token \(token): systemd-tpm2")
+        }
+    }
+
+    /// Comma-separated PCR indices.
+    struct PCRList: ExpressibleByArgument, CustomStringConvertible {
+        var indices: [Int]
+
+        init(indices: [Int]) {
+            self.indices = indices
+        }
+
+        init?(argument: String) {
+            let parsed = argument.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parsed.isEmpty, !parsed.contains(nil) else { return nil }
+            indices = parsed.compactMap { $0 }
+        }
+
+        var description: String { indices.sorted().map(String.init).joined(separator: ",") }
+        var defaultValueDescription: String { description }
+    }
+
+    struct Reseal: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Seal a second systemd-tpm2 token to the PCR values of the next boot, or drop the tokens of the old boot.",
+            discussion: """
+                With --predict LOG and the new boot files (the options of cvm pcr predict), the PCRs' next \
+                values are predicted from the event log of the running boot (which must replay to the TPM's \
+                values) and a new keyslot and token are sealed to them; the existing ones stay, so the volume \
+                opens in whichever chain boots. The volume key comes from a token that unlocks now, or from \
+                --key-file. After the new chain has booted, --commit removes the tokens (and their keyslots) \
+                not sealed to the PCRs' current values, once a token that is has opened the volume.
+                """)
+
+        @Argument(help: "The LUKS2 file or block device.")
+        var device: String
+
+        @Option(help: "The TPM: mssim:[HOST:]PORT or swtpm:[HOST:]PORT.")
+        var tpm: TPMAddress
+
+        @Option(help: ArgumentHelp("The binary event log of the running boot (e.g. /sys/kernel/security/tpm0/binary_bios_measurements).", valueName: "log"))
+        var predict: String?
+
+        @OptionGroup var inputs: PredictionInputs
+
+        @Option(help: "Comma-separated PCR indices to seal to (default: those of the token that unlocks).")
+        var pcrs: PCRList?
+
+        @Option(help: "Unlock with the passphrase in this file instead of a TPM2 token.")
+        var keyFile: String?
+
+        @Flag(help: "Remove the tokens not sealed to the current PCR values (after booting the new chain).")
+        var commit = false
+
+        func validate() throws {
+            guard (predict != nil) != commit else { throw ValidationError("Give either --predict LOG with the new boot files, or --commit.") }
+            if predict != nil, inputs.isEmpty { throw PredictionInputs.missing }
+            if commit, !inputs.isEmpty || pcrs != nil || keyFile != nil { throw ValidationError("--commit takes no boot files, --pcrs or --key-file.") }
+        }
+
+        func run() throws {
+            var luks = try LUKS2Volume(path: device, writable: true)
+            let client = try tpm.startedClient()
+            guard let predict else {
+                let removed = try luks.commitTPM2(client: client)
+                print(removed.isEmpty ? "every systemd-tpm2 token matches the current PCRs; nothing removed"
+                    : "removed token \(removed.map(String.init).joined(separator: ", ")) (not sealed to the current PCRs)")
+                return
+            }
+            let volumeKey = try keyFile.map { try luks.unlock(passphrase: try readBinaryFile($0)).volumeKey }
+            let reseal = try luks.resealTPM2(client: client, prediction: try inputs.prediction(log: predict), pcrs: pcrs?.indices, volumeKey: volumeKey)
+            let changed = reseal.changedPCRs.isEmpty ? "no PCR changes" : "PCR \(PCRList(indices: reseal.changedPCRs)) change"
+            if reseal.added {
+                print("keyslot \(reseal.keyslot) sealed to the next boot's PCR \(PCRList(indices: reseal.pcrs)) (\(changed)); token \(reseal.token): systemd-tpm2")
+            } else {
+                print("token \(reseal.token) is already sealed to the next boot's PCR \(PCRList(indices: reseal.pcrs)) (\(changed)); nothing added")
+            }
         }
     }
 
     struct UnlockTPM2: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "unlock",
-            abstract: "Unseal a systemd-tpm2 token's secret in a TPM and print the keyslot it opens, or exit non-zero naming the PCRs that changed.")
+            abstract: "Unseal a systemd-tpm2 token's secret in a TPM and print the keyslot it opens, or exit non-zero naming the PCRs that changed.",
+            discussion: "Without --token-id every systemd-tpm2 token is tried in id order.")
 
         @Argument(help: "The LUKS2 file or block device.")
         var device: String

@@ -85,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         let where_ = databaseURL == nil ? "SQLite at \(dataDir)/cvm.sqlite" : "PostgreSQL"
         try await ServiceApplication.run(options, logger: logger) { port in
             print("cvm serve: listening on \(scheme)://\(host):\(port) (\(where_)); admin token in \(adminTokenFile ?? "\(dataDir)/admin-token")\(allowEmulated ? "; EMULATED ROOTS ACCEPTED" : "")")
-            fflush(stdout)
+            fflush(nil)  // every output stream; `stdout` is a global var Swift 6 refuses here
         }
     }
 }
