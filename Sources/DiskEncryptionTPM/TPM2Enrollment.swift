@@ -29,12 +29,16 @@ extension TPM2Client {
 
     /// The storage root key: TPM2_CreatePrimary (Part 3 §24.1) in the owner hierarchy with the ECC
     /// P-256 SRK template of the TCG TPM v2.0 Provisioning Guidance §7.5.1 (EK Credential Profile
-    /// template L-2 with userWithAuth and noDA, no authPolicy). The primary seed makes it the same
-    /// key every time, so it is created for each operation and flushed after.
-    func withStorageRootKey<T>(_ body: (TPMLoadedObject) throws(TPM2TokenError) -> T) throws(TPM2TokenError) -> T {
+    /// template L-2 with userWithAuth and noDA, no authPolicy); with `legacy`, the same template
+    /// without noDA, the transient primary systemd < 255 seals under (tokens without `tpm2_srk`).
+    /// The primary seed makes it the same key every time, so it is created for each operation and
+    /// flushed after.
+    func withStorageRootKey<T>(legacy: Bool = false, _ body: (TPMLoadedObject) throws(TPM2TokenError) -> T) throws(TPM2TokenError) -> T {
+        var template = TPMTPublic.eccStorageParent
+        if legacy { template.objectAttributes.remove(.noDA) }
         let srk: TPMLoadedObject
         do {
-            srk = try createPrimary(hierarchy: .owner, template: .eccStorageParent)
+            srk = try createPrimary(hierarchy: .owner, template: template)
         } catch {
             throw .tpm(error)
         }
@@ -69,55 +73,93 @@ extension TPM2Client {
         return record.bytes
     }
 
-    /// Seals 32 random bytes to `values` of `pcrs`, by default the PCRs' current values: the
-    /// PolicyPCR digest is computed offline from the values (Part 3 §23.7), so they need not be
-    /// the ones the TPM holds now, and becomes the authPolicy of a sealed data object (Part 2
-    /// §12.2.3.3, no userWithAuth) created under the SRK (Part 3 §12.1), which is then made
-    /// persistent for systemd.
-    func seal(pcrs requested: [Int], values given: [Int: [UInt8]]? = nil, keyslot: Int) throws(TPM2TokenError) -> SealedSecret {
+    /// Seals 32 random bytes to `values` of `pcrs`, by default the PCRs' current values, and to
+    /// `pin` when one is given: the policy is computed offline (``SystemdTPM2Token/policy(pcrs:values:pin:)``),
+    /// so the values need not be those the TPM holds now, and becomes the authPolicy of a sealed
+    /// data object (Part 2 §12.2.3.3, no userWithAuth) created under the SRK (Part 3 §12.1), which
+    /// is then made persistent for systemd. With a PIN the object's authValue is derived from it
+    /// (with a fresh 32-byte salt when `saltPIN`) and the object is subject to dictionary-attack
+    /// protection, as systemd-cryptenroll --tpm2-with-pin makes it.
+    func seal(
+        pcrs requested: [Int], values given: [Int: [UInt8]]? = nil, pin: [UInt8]? = nil, saltPIN: Bool = true, keyslot: Int
+    ) throws(TPM2TokenError) -> SealedSecret {
         let pcrs = Array(Set(requested)).sorted()
-        guard !pcrs.isEmpty, pcrs.allSatisfy({ (0..<24).contains($0) }) else { throw .invalidArgument("PCRs must be 0...23: \(requested)") }
+        guard pcrs.allSatisfy({ (0..<24).contains($0) }) else { throw .invalidArgument("PCRs must be 0...23: \(requested)") }
+        guard !pcrs.isEmpty || pin != nil else { throw .invalidArgument("a token needs PCRs or a PIN") }
         let values = if let given { given } else { try sha256Values(of: pcrs) }
-        let policy = try SystemdTPM2Token.policy(pcrs: pcrs, values: values)
+        let policy = try SystemdTPM2Token.policy(pcrs: pcrs, values: values, pin: pin != nil)
+        let pinSalt = pin != nil && saltPIN ? SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) } : nil
+        var authValue = try pin.map { pin throws(TPM2TokenError) in try SystemdTPM2Token.authValue(pin: pin, salt: pinSalt) } ?? []
+        defer { authValue.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
         let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
         let (sealed, srkRecord) = try withStorageRootKey { srk throws(TPM2TokenError) in
             let sealed: TPMCreatedObject
             do throws(TPMClientError) {
-                sealed = try create(parent: srk.handle, template: .sealedData(policy: policy), sensitive: TPMSSensitiveCreate(data: secret))
+                sealed = try create(
+                    parent: srk.handle, template: .sealedData(policy: policy, dictionaryAttackProtected: pin != nil),
+                    sensitive: TPMSSensitiveCreate(userAuth: authValue, data: secret))
             } catch {
                 throw .tpm(error)
             }
             return (sealed, try persist(srk))
         }
-        let token = SystemdTPM2Token(keyslot: keyslot, pcrs: pcrs, sealed: sealed, policyHash: policy, srk: srkRecord, pcrValues: values)
+        let token = SystemdTPM2Token(
+            keyslot: keyslot, pcrs: pcrs, sealed: sealed, policyHash: policy, srk: srkRecord, pcrValues: pcrs.isEmpty ? nil : values,
+            pin: pin != nil, pinSalt: pinSalt)
         return SealedSecret(secret: secret, token: token)
     }
 
     /// Unseals the token's secret: TPM2_Load under the SRK (Part 3 §12.2), a policy session
-    /// (§11.1), TPM2_PolicyPCR over the token's PCRs (§23.7) and TPM2_Unseal (§12.7). PCRs whose
-    /// values differ from those recorded in the token are named before the TPM is asked.
-    public func unseal(_ token: SystemdTPM2Token) throws(TPM2TokenError) -> [UInt8] {
+    /// (§11.1), TPM2_PolicyPCR over the token's PCRs (§23.7), for a PIN token TPM2_PolicyAuthValue
+    /// (§23.17), and TPM2_Unseal (§12.7), whose HMAC then proves the PIN's authValue (Part 1
+    /// §19.6). PCRs whose values differ from those recorded in the token are named before the TPM
+    /// is asked, so a PIN is never tried (and counted by dictionary-attack protection) in vain.
+    public func unseal(_ token: SystemdTPM2Token, pin: [UInt8]? = nil) throws(TPM2TokenError) -> [UInt8] {
+        var authValue: [UInt8] = []
+        if token.pin {
+            guard let pin else { throw .pinRequired }
+            authValue = try SystemdTPM2Token.authValue(pin: pin, salt: token.pinSalt)
+        }
+        defer { authValue.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
         if token.pcrValues != nil {
             let changed = try token.changedPCRs(current: try sha256Values(of: token.pcrs))
             guard changed.isEmpty else { throw .pcrMismatch(changed) }
         }
-        return try withStorageRootKey { srk throws(TPM2TokenError) in
+        return try withStorageRootKey(legacy: token.srk == nil) { srk throws(TPM2TokenError) in
             do throws(TPMClientError) {
                 let item = try load(parent: srk.handle, token.sealed)
                 defer { try? flushContext(item.handle) }
-                let session = try startAuthSession(type: .policy)
-                defer { try? flushContext(session.handle) }
-                try policyPCR(session: session.handle, selection: SystemdTPM2Token.selection(token.pcrs))
-                return try unseal(item.handle, auth: .policy(session.handle))
+                let started = try startAuthSession(type: .policy)
+                defer { try? flushContext(started.handle) }
+                if !token.pcrs.isEmpty { try policyPCR(session: started.handle, selection: SystemdTPM2Token.selection(token.pcrs)) }
+                guard token.pin else { return try unseal(item.handle, auth: .policy(started.handle)) }
+                try policyAuthValue(session: started.handle)
+                var session = TPMHMACSession(started)
+                return try unseal(item, session: &session, authValue: authValue)
             } catch where error.responseCode?.base == .policyFail {
                 if token.pcrValues != nil, let changed = try? token.changedPCRs(current: try sha256Values(of: token.pcrs)), !changed.isEmpty {
                     throw .pcrMismatch(changed)
                 }
                 throw .policyRefused(pcrs: token.pcrs)
+            } catch where error.responseCode?.base == .authFail || error.responseCode?.base == .badAuth {
+                throw .wrongPIN(triesLeft: dictionaryAttackState()?.triesLeft)
+            } catch where error.responseCode?.base == .lockout {
+                throw .dictionaryAttackLockout(recoverySeconds: dictionaryAttackState()?.recoverySeconds)
             } catch {
                 throw .tpm(error)
             }
         }
+    }
+
+    /// The TPM's dictionary-attack state (Part 1 §19.8, TPM_PT_LOCKOUT_COUNTER through
+    /// TPM_PT_LOCKOUT_INTERVAL): authorization failures left before lockout, and the seconds after
+    /// which one failure is forgotten; nil when the TPM does not report them.
+    func dictionaryAttackState() -> (triesLeft: Int, recoverySeconds: Int)? {
+        guard let properties = try? tpmProperties(from: .lockoutCounter, count: 3),
+            let counter = properties[TPMPropertyTag.lockoutCounter.rawValue], let maximum = properties[TPMPropertyTag.maxAuthFail.rawValue],
+            let interval = properties[TPMPropertyTag.lockoutInterval.rawValue]
+        else { return nil }
+        return (Int(maximum) - min(Int(counter), Int(maximum)), Int(interval))
     }
 }
 
@@ -132,11 +174,16 @@ extension LUKS2Volume {
     /// sets cryptsetup's minimal PBKDF (PBKDF2-SHA512, 1000 iterations) and so does this.
     static let tpm2KeyslotKDF = LUKS2KDFParameters.pbkdf2(iterations: 1000, hash: "sha512")
 
-    /// Seals a random secret to `pcrs` in `client`'s TPM, adds a keyslot for it holding
+    /// Seals a random secret to `pcrs` in `client`'s TPM (and to `pin`, salted as systemd ≥ 254
+    /// does unless `saltPIN` is false, for systemd < 254), adds a keyslot for it holding
     /// `volumeKey`, and stores a `systemd-tpm2` token naming that keyslot. Returns both ids.
     @discardableResult
-    public mutating func enrollTPM2(client: TPM2Client, pcrs: [Int], volumeKey: SymmetricKey) throws(TPM2TokenError) -> (keyslot: Int, token: Int) {
-        try addTPM2Keyslot(volumeKey: volumeKey) { keyslot throws(TPM2TokenError) in try client.seal(pcrs: pcrs, keyslot: keyslot) }
+    public mutating func enrollTPM2(
+        client: TPM2Client, pcrs: [Int], pin: [UInt8]? = nil, saltPIN: Bool = true, volumeKey: SymmetricKey
+    ) throws(TPM2TokenError) -> (keyslot: Int, token: Int) {
+        try addTPM2Keyslot(volumeKey: volumeKey) { keyslot throws(TPM2TokenError) in
+            try client.seal(pcrs: pcrs, pin: pin, saltPIN: saltPIN, keyslot: keyslot)
+        }
     }
 
     /// Adds a keyslot holding `volumeKey` whose passphrase is the secret `seal` seals for that
@@ -201,14 +248,18 @@ extension LUKS2Volume {
     /// the volume, whichever of the two it is): unseals the token's secret in `client`'s TPM and
     /// opens the keyslot the token names with it. When several tokens fail, the error gives each
     /// one's reason.
-    public func unlockTPM2(client: TPM2Client, token id: Int? = nil) throws(TPM2TokenError) -> Unlocked {
+    /// `pin` is used for tokens that need one; a wrong PIN stops the search, as every further try
+    /// would count toward the TPM's dictionary-attack lockout.
+    public func unlockTPM2(client: TPM2Client, token id: Int? = nil, pin: [UInt8]? = nil) throws(TPM2TokenError) -> Unlocked {
         let entries = tpm2TokenEntries().filter { id == nil || $0.id == id }
         guard !entries.isEmpty else { throw .noToken }
         var failures: [Int: TPM2TokenError] = [:]
         for entry in entries {
             do throws(TPM2TokenError) {
-                return try unlockTPM2(client: client, try entry.token.get())
+                return try unlockTPM2(client: client, try entry.token.get(), pin: pin)
             } catch {
+                if case .wrongPIN = error { throw error }
+                if case .dictionaryAttackLockout = error { throw error }
                 failures[entry.id] = error
             }
         }
@@ -216,8 +267,8 @@ extension LUKS2Volume {
         throw .tokensRefused(failures)
     }
 
-    func unlockTPM2(client: TPM2Client, _ token: SystemdTPM2Token) throws(TPM2TokenError) -> Unlocked {
-        var secret = try client.unseal(token)
+    func unlockTPM2(client: TPM2Client, _ token: SystemdTPM2Token, pin: [UInt8]?) throws(TPM2TokenError) -> Unlocked {
+        var secret = try client.unseal(token, pin: pin)
         var passphrase = Self.tpm2Passphrase(secret)
         defer {
             secret.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }

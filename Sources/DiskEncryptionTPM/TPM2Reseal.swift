@@ -63,54 +63,70 @@ extension LUKS2Volume {
     /// Reseals the volume for the next boot, keeping what opens it now: a new keyslot holding the
     /// volume key and a `systemd-tpm2` token sealed to the values `prediction` gives for `pcrs`
     /// are added beside the existing ones, so that the volume unlocks both in the boot chain that
-    /// is running (should the update fail) and in the predicted one. ``commitTPM2(client:)``
+    /// is running (should the update fail) and in the predicted one. ``commitTPM2(client:pin:)``
     /// removes the tokens of the old chain once the new one has booted.
     ///
     /// The volume key is `volumeKey` or, without it, what a token sealed to the PCRs' current
-    /// values unseals. `pcrs` defaults to those of that token (or of the first `systemd-tpm2`
-    /// token). The event log behind `prediction` must replay to the TPM's current values.
+    /// values unseals (with `pin` if it needs one). `pcrs` defaults to those of that token (or of
+    /// the first `systemd-tpm2` token). With `pin` the new token needs the same PIN, salted like
+    /// that token's. The event log behind `prediction` must replay to the TPM's current values.
     @discardableResult
     public mutating func resealTPM2(
-        client: TPM2Client, prediction: PCRPrediction, pcrs requested: [Int]? = nil, volumeKey given: SymmetricKey? = nil
+        client: TPM2Client, prediction: PCRPrediction, pcrs requested: [Int]? = nil, pin: [UInt8]? = nil, volumeKey given: SymmetricKey? = nil
     ) throws(TPM2TokenError) -> TPM2Reseal {
         let volumeKey: SymmetricKey
         let tokens = try tpm2Tokens()
-        var pcrs = requested
+        var model = tokens.first?.token
         if let given {
             volumeKey = given
         } else {
-            let unlocked = try unlockTPM2(client: client)
+            let unlocked = try unlockTPM2(client: client, pin: pin)
             volumeKey = unlocked.volumeKey
-            if pcrs == nil { pcrs = tokens.first { $0.token.keyslot == unlocked.keyslot }?.token.pcrs }
+            model = tokens.first { $0.token.keyslot == unlocked.keyslot }?.token ?? model
         }
-        guard let selected = pcrs ?? tokens.first?.token.pcrs else {
+        if model?.pin == true, pin == nil { throw .pinRequired }
+        guard let selected = requested ?? model?.pcrs else {
             throw .invalidArgument("the volume has no systemd-tpm2 token to take the PCRs from; give them")
         }
         let current = try client.sha256Values(of: selected)
         let next = try NextBootPCRs(prediction: prediction, pcrs: selected, current: current)
         let changed = next.changes(from: current)
-        let policy = try SystemdTPM2Token.policy(pcrs: next.pcrs, values: next.values)
+        let policy = try SystemdTPM2Token.policy(pcrs: next.pcrs, values: next.values, pin: pin != nil)
         if let existing = tokens.first(where: { $0.token.pcrs == next.pcrs && constantTimeEqual($0.token.policyHash, policy) }) {
             return TPM2Reseal(token: existing.id, keyslot: existing.token.keyslot, pcrs: next.pcrs, changedPCRs: changed, added: false)
         }
+        let saltPIN = model.map { !$0.pin || $0.pinSalt != nil } ?? true
         let (keyslot, token) = try addTPM2Keyslot(volumeKey: volumeKey) { keyslot throws(TPM2TokenError) in
-            try client.seal(pcrs: next.pcrs, values: next.values, keyslot: keyslot)
+            try client.seal(pcrs: next.pcrs, values: next.values, pin: pin, saltPIN: saltPIN, keyslot: keyslot)
         }
         return TPM2Reseal(token: token, keyslot: keyslot, pcrs: next.pcrs, changedPCRs: changed, added: true)
     }
 
     /// Completes a reseal once the new boot chain runs: removes every `systemd-tpm2` token not
     /// sealed to the values the TPM's PCRs hold now, with its keyslot (unless another token names
-    /// it). Nothing is removed unless a token sealed to the current values first opens the volume.
-    /// Other keyslots (passphrases, recovery keys) are never touched. Returns the removed token ids.
+    /// it). Nothing is removed unless a token sealed to the current values first opens the volume
+    /// (with `pin` if it needs one). Other keyslots (passphrases, recovery keys) are never touched.
+    /// Returns the removed token ids.
     @discardableResult
-    public mutating func commitTPM2(client: TPM2Client) throws(TPM2TokenError) -> [Int] {
+    public mutating func commitTPM2(client: TPM2Client, pin: [UInt8]? = nil) throws(TPM2TokenError) -> [Int] {
         let tokens = try tpm2Tokens()
         let current = try client.sha256Values(of: Array(Set(tokens.flatMap(\.token.pcrs))).sorted())
         var stale: [(id: Int, token: SystemdTPM2Token)] = []
-        for entry in tokens where !(try entry.token.isSealed(to: current)) { stale.append(entry) }
-        let live = tokens.filter { entry in !stale.contains { $0.id == entry.id } }
-        guard live.contains(where: { (try? unlockTPM2(client: client, $0.token)) != nil }) else { throw .noCurrentToken }
+        var opened = false
+        for entry in tokens {
+            guard try entry.token.isSealed(to: current) else {
+                stale.append(entry)
+                continue
+            }
+            do throws(TPM2TokenError) {
+                if !opened { _ = try unlockTPM2(client: client, entry.token, pin: pin) }
+                opened = true
+            } catch {
+                if case .wrongPIN = error { throw error }
+                if case .dictionaryAttackLockout = error { throw error }
+            }
+        }
+        guard opened else { throw .noCurrentToken }
         for entry in stale {
             do {
                 try removeToken(entry.id)

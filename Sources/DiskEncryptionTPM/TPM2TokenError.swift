@@ -18,6 +18,14 @@ public enum TPM2TokenError: Error, Sendable, Equatable, CustomStringConvertible 
     /// The TPM refused to unseal under PolicyPCR over `pcrs`, and the token records no sealed
     /// values to tell which of them changed (a token written by systemd-cryptenroll).
     case policyRefused(pcrs: [Int])
+    /// The token's secret is sealed to a PIN and none was given.
+    case pinRequired
+    /// The TPM refused the PIN (TPM_RC_AUTH_FAIL); `triesLeft` more failures are allowed before
+    /// the TPM's dictionary-attack lockout, when the TPM reports it.
+    case wrongPIN(triesLeft: Int?)
+    /// The TPM is in dictionary-attack lockout (TPM_RC_LOCKOUT, Part 1 §19.8) and refuses every
+    /// PIN until a failure is forgotten, `recoverySeconds` after the last one.
+    case dictionaryAttackLockout(recoverySeconds: Int?)
     /// Every `systemd-tpm2` token failed; the reason for each, by token id.
     case tokensRefused([Int: TPM2TokenError])
     /// A prediction was asked for PCRs the event log does not extend: their values at the next
@@ -31,6 +39,16 @@ public enum TPM2TokenError: Error, Sendable, Equatable, CustomStringConvertible 
     case noCurrentToken
     case invalidArgument(String)
 
+    /// Whether the failure is (or, for several tokens, includes) a token that needs a PIN none was
+    /// given for: asking for the PIN and trying again may succeed.
+    public var isPINRequired: Bool {
+        switch self {
+        case .pinRequired: true
+        case .tokensRefused(let failures): failures.values.contains(.pinRequired)
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .tpm(let error): "\(error)"
@@ -39,6 +57,12 @@ public enum TPM2TokenError: Error, Sendable, Equatable, CustomStringConvertible 
         case .invalidToken(let reason): "systemd-tpm2 token: \(reason)"
         case .pcrMismatch(let pcrs): "PCR \(Self.list(pcrs)) changed since the secret was sealed; unlock refused"
         case .policyRefused(let pcrs): "the TPM refused to unseal: PCR \(Self.list(pcrs)) no longer match the sealed policy"
+        case .pinRequired: "the token is sealed to a PIN; give the PIN"
+        case .wrongPIN(let triesLeft):
+            "wrong PIN: the TPM refused it" + (triesLeft.map { "; \($0) more failures before its dictionary-attack lockout" } ?? "")
+        case .dictionaryAttackLockout(let seconds):
+            "the TPM is in dictionary-attack lockout after too many wrong PINs and refuses every PIN"
+                + (seconds.map { "; one failure is forgotten every \($0) s" } ?? "")
         case .tokensRefused(let failures):
             "no systemd-tpm2 token unlocks the volume: "
                 + failures.sorted { $0.key < $1.key }.map { "token \($0.key): \($0.value)" }.joined(separator: "; ")

@@ -265,4 +265,27 @@ extension TPM2Client {
         let response = try run(.unseal, name, handles: [item], auths: [auth])
         return try decode(response, name) { r throws(TPMMarshalError) in try r.sized("outData", maximum: TPMLimits.maxSymData) }
     }
+
+    /// TPM2_GetCapability (Part 3 §30.2) of TPM_CAP_TPM_PROPERTIES: up to `count` properties
+    /// from `first` (TPML_TAGGED_TPM_PROPERTY, Part 2 §10.9.8), by tag. The TPM may return fewer.
+    public func tpmProperties(from first: TPMPropertyTag, count: UInt32) throws(TPMClientError) -> [UInt32: UInt32] {
+        let name = "TPM2_GetCapability"
+        let response = try run(.getCapability, name) { w in
+            w.u32(TPMCapability.tpmProperties.rawValue)
+            w.u32(first.rawValue)
+            w.u32(count)
+        }
+        return try decode(response, name) { r throws(TPMMarshalError) in
+            _ = try r.u8("moreData")
+            let capability = try r.u32("capability")
+            guard capability == TPMCapability.tpmProperties.rawValue else {
+                throw .unknownSelector(field: "capability", offset: r.offset - 4, value: capability)
+            }
+            var properties: [UInt32: UInt32] = [:]
+            for _ in 0..<(try r.u32("count")) {
+                properties[try r.u32("property")] = try r.u32("value")
+            }
+            return properties
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DiskEncryption
 import DiskEncryptionTPM
+import Foundation
 import TPM2
 import TPMClient
 
@@ -49,10 +50,67 @@ extension DiskCommand {
         @Option(help: "The TPM: mssim:[HOST:]PORT or swtpm:[HOST:]PORT.")
         var tpm: TPMAddress
 
+        @Flag(help: "Also seal to a PIN, asked for on the terminal (systemd-cryptenroll --tpm2-with-pin).")
+        var pin = false
+
+        @Option(help: "Also seal to the PIN in this file (a trailing newline is dropped).")
+        var pinFile: String?
+
+        @Flag(inversion: .prefixedNo, help: "Salt the PIN with PBKDF2 and store tpm2_salt, as systemd >= 254 does (--no-pin-salt for systemd < 254).")
+        var pinSalt = true
+
         func run() throws {
+            let newPIN: [UInt8]? = if let pinFile { try PINInput.read(pinFile) } else if pin { try PINInput.askNew() } else { nil }
             var (luks, unlocked) = try volume.unlock(writable: true)
-            let (keyslot, token) = try luks.enrollTPM2(client: try tpm.startedClient(), pcrs: pcrs.indices, volumeKey: unlocked.volumeKey)
-            print("keyslot \(keyslot) sealed to PCR \(pcrs) (sha256); token \(token): systemd-tpm2")
+            let (keyslot, token) = try luks.enrollTPM2(
+                client: try tpm.startedClient(), pcrs: pcrs.indices, pin: newPIN, saltPIN: pinSalt, volumeKey: unlocked.volumeKey)
+            print("keyslot \(keyslot) sealed to PCR \(pcrs) (sha256)\(newPIN == nil ? "" : " and a PIN"); token \(token): systemd-tpm2")
+        }
+    }
+
+    /// The PIN of a systemd-tpm2 token: from a file, or asked for on the terminal.
+    struct PINInput: ParsableArguments {
+        struct Failure: Error, CustomStringConvertible {
+            let description: String
+        }
+
+        @Option(help: "File holding the token's PIN (a trailing newline is dropped); without it the PIN is asked for on the terminal when a token needs one.")
+        var pinFile: String?
+
+        /// The PIN in `path`, without a trailing newline.
+        static func read(_ path: String) throws -> [UInt8] {
+            var pin = try readBinaryFile(path)
+            if pin.last == UInt8(ascii: "\n") { pin.removeLast() }
+            if pin.last == UInt8(ascii: "\r") { pin.removeLast() }
+            return pin
+        }
+
+        /// A PIN typed on the terminal without echo.
+        static func ask(_ prompt: String) throws -> [UInt8] {
+            let terminal = open("/dev/tty", O_RDWR)
+            guard terminal >= 0 else { throw Failure(description: "a TPM2 PIN is needed and there is no terminal to ask for it on; give --pin-file") }
+            close(terminal)
+            guard let typed = getpass(prompt) else { throw Failure(description: "could not read the PIN from the terminal") }
+            defer { memset(typed, 0, strlen(typed)) }
+            return Array(UnsafeBufferPointer(start: UnsafeRawPointer(typed).assumingMemoryBound(to: UInt8.self), count: strlen(typed)))
+        }
+
+        /// A new PIN, typed twice.
+        static func askNew() throws -> [UInt8] {
+            let pin = try ask("New TPM2 PIN: ")
+            guard try ask("New TPM2 PIN (repeat): ") == pin else { throw Failure(description: "the PINs differ") }
+            return pin
+        }
+
+        /// Runs `body` with the PIN from --pin-file; without one, first with no PIN and, if a token
+        /// needs one, again with the PIN asked for on the terminal.
+        func run<T>(_ body: ([UInt8]?) throws -> T) throws -> T {
+            if let pinFile { return try body(try Self.read(pinFile)) }
+            do {
+                return try body(nil)
+            } catch let error as TPM2TokenError where error.isPINRequired {
+                return try body(try Self.ask("TPM2 PIN: "))
+            }
         }
     }
 
@@ -103,6 +161,8 @@ extension DiskCommand {
         @Option(help: "Unlock with the passphrase in this file instead of a TPM2 token.")
         var keyFile: String?
 
+        @OptionGroup var pin: PINInput
+
         @Flag(help: "Remove the tokens not sealed to the current PCR values (after booting the new chain).")
         var commit = false
 
@@ -116,13 +176,16 @@ extension DiskCommand {
             var luks = try LUKS2Volume(path: device, writable: true)
             let client = try tpm.startedClient()
             guard let predict else {
-                let removed = try luks.commitTPM2(client: client)
+                let removed = try pin.run { pin in try luks.commitTPM2(client: client, pin: pin) }
                 print(removed.isEmpty ? "every systemd-tpm2 token matches the current PCRs; nothing removed"
                     : "removed token \(removed.map(String.init).joined(separator: ", ")) (not sealed to the current PCRs)")
                 return
             }
             let volumeKey = try keyFile.map { try luks.unlock(passphrase: try readBinaryFile($0)).volumeKey }
-            let reseal = try luks.resealTPM2(client: client, prediction: try inputs.prediction(log: predict), pcrs: pcrs?.indices, volumeKey: volumeKey)
+            let prediction = try inputs.prediction(log: predict)
+            let reseal = try pin.run { pin in
+                try luks.resealTPM2(client: client, prediction: prediction, pcrs: pcrs?.indices, pin: pin, volumeKey: volumeKey)
+            }
             let changed = reseal.changedPCRs.isEmpty ? "no PCR changes" : "PCR \(PCRList(indices: reseal.changedPCRs)) change"
             if reseal.added {
                 print("keyslot \(reseal.keyslot) sealed to the next boot's PCR \(PCRList(indices: reseal.pcrs)) (\(changed)); token \(reseal.token): systemd-tpm2")
@@ -147,8 +210,12 @@ extension DiskCommand {
         @Option(help: "The TPM: mssim:[HOST:]PORT or swtpm:[HOST:]PORT.")
         var tpm: TPMAddress
 
+        @OptionGroup var pin: PINInput
+
         func run() throws {
-            let unlocked = try LUKS2Volume(path: device).unlockTPM2(client: try tpm.startedClient(), token: tokenID)
+            let volume = try LUKS2Volume(path: device)
+            let client = try tpm.startedClient()
+            let unlocked = try pin.run { pin in try volume.unlockTPM2(client: client, token: tokenID, pin: pin) }
             print("keyslot \(unlocked.keyslot) opens \(device)")
         }
     }

@@ -76,8 +76,8 @@ struct ResealTests {
     static let pcrs = [4, 7, 9]
 
     /// A CVMKit volume with the recovery passphrase in keyslot 0 and a token sealed to PCRs 4, 7
-    /// and 9 of the logged boot; the boot, the log and the recovery key file.
-    static func enrolled(_ directory: URL) throws -> (boot: MeasuredBoot, log: EventLog, path: String, volumeKey: SymmetricKey, keyFile: String) {
+    /// and 9 of the logged boot (and to `pin`); the boot, the log and the recovery key file.
+    static func enrolled(_ directory: URL, pin: [UInt8]? = nil) throws -> (boot: MeasuredBoot, log: EventLog, path: String, volumeKey: SymmetricKey, keyFile: String) {
         let boot = try MeasuredBoot(directory: directory)
         let log = try EventLog(bytes: try MeasuredBoot.bytes(MeasuredBoot.log))
         try boot.boot(log)
@@ -86,7 +86,7 @@ struct ResealTests {
             #expect(try boot.sha256([pcr])[pcr] == replay[.sha256, UInt32(pcr)], "PCR \(pcr) after extending the log")
         }
         var (path, volume, volumeKey) = try TPM2TokenTests.volume(directory)
-        try volume.enrollTPM2(client: boot.client, pcrs: pcrs, volumeKey: volumeKey)
+        try volume.enrollTPM2(client: boot.client, pcrs: pcrs, pin: pin, volumeKey: volumeKey)
         return (boot, log, path, volumeKey, try Tools.writeFile(directory, "recovery", TPM2TokenTests.passphrase))
     }
 
