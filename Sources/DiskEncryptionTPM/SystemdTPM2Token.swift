@@ -18,6 +18,9 @@ import _CryptoExtras
 /// - `tpm2-pin`: whether the policy ends in PolicyAuthValue, the object's authValue being derived
 ///   from a PIN (see ``authValue(pin:salt:)``); `tpm2_salt` (systemd ≥ 254): base64 of the PIN's
 ///   PBKDF2 salt.
+/// - `tpm2_pubkey` and `tpm2_pubkey_pcrs` (systemd ≥ 252, `--tpm2-public-key`): base64 of the PEM
+///   public key whose signatures authorize PolicyPCR digests of those PCRs (see
+///   ``SignedPCRPolicy``), so that a new kernel needs a new signature rather than a reseal.
 ///
 /// - `tpm2_srk` (systemd ≥ 255): base64 of the `Esys_TR_Serialize` record of the SRK made
 ///   persistent at 0x81000001; systemd loads the blob under that handle. Without it systemd
@@ -46,10 +49,14 @@ public struct SystemdTPM2Token: Sendable, Equatable {
     public var pin: Bool
     /// The PIN's PBKDF2 salt (`tpm2_salt`); nil for systemd < 254's unsalted PINs.
     public var pinSalt: [UInt8]?
+    /// The key whose signed PolicyPCR digests over `publicKeyPCRs` the policy admits
+    /// (`tpm2_pubkey`, `tpm2_pubkey_pcrs`), when the token has one.
+    public var publicKey: PCRPolicyKey?
+    public var publicKeyPCRs: [Int]
 
     public init(
         keyslot: Int, pcrs: [Int], sealed: TPMCreatedObject, policyHash: [UInt8], srk: [UInt8]?, pcrValues: [Int: [UInt8]]?,
-        pin: Bool = false, pinSalt: [UInt8]? = nil
+        pin: Bool = false, pinSalt: [UInt8]? = nil, publicKey: PCRPolicyKey? = nil, publicKeyPCRs: [Int] = []
     ) {
         self.keyslot = keyslot
         self.pcrs = pcrs
@@ -59,6 +66,8 @@ public struct SystemdTPM2Token: Sendable, Equatable {
         self.pcrValues = pcrValues
         self.pin = pin
         self.pinSalt = pinSalt
+        self.publicKey = publicKey
+        self.publicKeyPCRs = publicKeyPCRs
     }
 
     /// systemd's PBKDF2 iteration count for salted PINs (`PBKDF2_HMAC_SHA256_ITERATIONS`).
@@ -88,13 +97,14 @@ public struct SystemdTPM2Token: Sendable, Equatable {
 
     /// The sealed object's authPolicy for `values` of the token's PCRs.
     public func policy(values: [Int: [UInt8]]) throws(TPM2TokenError) -> [UInt8] {
-        try Self.policy(pcrs: pcrs, values: values, pin: pin)
+        try Self.policy(pcrs: pcrs, values: values, pin: pin, publicKey: publicKey)
     }
 
-    /// A sealing policy built in systemd's order (`tpm2_build_sealing_policy`): PolicyPCR over
-    /// `pcrs` holding `values` when there are any (Part 3 §23.7: pcrDigest = SHA-256 of the values
-    /// in ascending index order), then PolicyAuthValue (§23.17) with a PIN.
-    public static func policy(pcrs: [Int], values: [Int: [UInt8]], pin: Bool = false) throws(TPM2TokenError) -> [UInt8] {
+    /// A sealing policy built in systemd's order (`tpm2_build_sealing_policy`): with a
+    /// `publicKey`, PolicyAuthorize of its Name with an empty policyRef (Part 3 §23.16); then
+    /// PolicyPCR over `pcrs` holding `values` when there are any (§23.7: pcrDigest = SHA-256 of the
+    /// values in ascending index order); then PolicyAuthValue (§23.17) with a PIN.
+    public static func policy(pcrs: [Int], values: [Int: [UInt8]], pin: Bool = false, publicKey: PCRPolicyKey? = nil) throws(TPM2TokenError) -> [UInt8] {
         let ordered = try pcrs.map { pcr throws(TPM2TokenError) in
             guard let value = values[pcr], value.count == TPMHashAlgorithm.sha256.digestSize else {
                 throw .invalidToken("no SHA-256 value for PCR \(pcr)")
@@ -102,6 +112,7 @@ public struct SystemdTPM2Token: Sendable, Equatable {
             return value
         }
         var policy = PolicyDigest(.sha256)
+        if let publicKey { policy.policyAuthorize(keyName: publicKey.name) }
         if !pcrs.isEmpty { policy.policyPCR(selection: selection(pcrs), values: ordered) }
         if pin { policy.policyAuthValue() }
         return policy.digest
@@ -143,6 +154,10 @@ public struct SystemdTPM2Token: Sendable, Equatable {
             "tpm2-pin": .bool(pin),
         ]
         if let pinSalt { properties["tpm2_salt"] = .string(Data(pinSalt).base64EncodedString()) }
+        if let publicKey {
+            properties["tpm2_pubkey"] = .string(Data(publicKey.pem).base64EncodedString())
+            properties["tpm2_pubkey_pcrs"] = .array(publicKeyPCRs.map { .integer(Int64($0)) })
+        }
         if let srk { properties["tpm2_srk"] = .string(Data(srk).base64EncodedString()) }
         if let pcrValues {
             properties[Self.pcrValuesField] = .object(Dictionary(uniqueKeysWithValues: pcrValues.map { (String($0.key), .string(Self.hex($0.value))) }))
@@ -173,7 +188,25 @@ public struct SystemdTPM2Token: Sendable, Equatable {
             guard pin else { throw .invalidToken("tpm2_salt without tpm2-pin") }
             pinSalt = Array(salt)
         }
-        if case .array(let signed)? = properties["tpm2_pubkey_pcrs"], !signed.isEmpty { throw .invalidToken("signed PCR policies are not supported") }
+        var publicKeyPCRs: [Int] = []
+        if let value = properties["tpm2_pubkey_pcrs"] {
+            guard case .array(let items) = value else { throw .invalidToken("tpm2_pubkey_pcrs is not an array") }
+            publicKeyPCRs = try items.map { item throws(TPM2TokenError) in
+                guard case .integer(let pcr) = item, (0..<24).contains(pcr) else { throw .invalidToken("tpm2_pubkey_pcrs entry \(item)") }
+                return Int(pcr)
+            }.sorted()
+        }
+        var publicKey: PCRPolicyKey?
+        if !publicKeyPCRs.isEmpty {
+            guard case .string(let text)? = properties["tpm2_pubkey"], let pem = Data(base64Encoded: text) else {
+                throw .invalidToken("tpm2_pubkey_pcrs without a base64 tpm2_pubkey")
+            }
+            do {
+                publicKey = try PCRPolicyKey(pem: Array(pem))
+            } catch {
+                throw .invalidToken("tpm2_pubkey: \(error)")
+            }
+        }
         if properties["tpm2_pcrlock"] == .bool(true) { throw .invalidToken("pcrlock policies are not supported") }
         guard let blobText = Self.single(properties["tpm2-blob"]), let blob = Data(base64Encoded: blobText) else { throw .invalidToken("tpm2-blob is not base64") }
         guard let policyText = Self.single(properties["tpm2-policy-hash"]), let policyHash = Self.bytes(hex: policyText) else {
@@ -203,7 +236,8 @@ public struct SystemdTPM2Token: Sendable, Equatable {
             throw .invalidToken("tpm2-blob: \(error)")
         }
         self.init(
-            keyslot: keyslot, pcrs: pcrs.sorted(), sealed: sealed, policyHash: policyHash, srk: srk, pcrValues: values, pin: pin, pinSalt: pinSalt)
+            keyslot: keyslot, pcrs: pcrs.sorted(), sealed: sealed, policyHash: policyHash, srk: srk, pcrValues: values, pin: pin, pinSalt: pinSalt,
+            publicKey: publicKey, publicKeyPCRs: publicKeyPCRs)
     }
 
     /// A string, or the only string of an array (systemd ≥ 256 writes `tpm2-blob` and

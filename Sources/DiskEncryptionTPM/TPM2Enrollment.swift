@@ -80,14 +80,23 @@ extension TPM2Client {
     /// is then made persistent for systemd. With a PIN the object's authValue is derived from it
     /// (with a fresh 32-byte salt when `saltPIN`) and the object is subject to dictionary-attack
     /// protection, as systemd-cryptenroll --tpm2-with-pin makes it.
+    ///
+    /// With a `publicKey`, the policy starts with PolicyAuthorize of that key (systemd
+    /// `--tpm2-public-key`): unsealing then also needs the key's signature over the PolicyPCR of
+    /// `publicKeyPCRs` holding their values at that time.
     func seal(
-        pcrs requested: [Int], values given: [Int: [UInt8]]? = nil, pin: [UInt8]? = nil, saltPIN: Bool = true, keyslot: Int
+        pcrs requested: [Int], values given: [Int: [UInt8]]? = nil, pin: [UInt8]? = nil, saltPIN: Bool = true,
+        publicKey: PCRPolicyKey? = nil, publicKeyPCRs requestedSigned: [Int] = [], keyslot: Int
     ) throws(TPM2TokenError) -> SealedSecret {
         let pcrs = Array(Set(requested)).sorted()
-        guard pcrs.allSatisfy({ (0..<24).contains($0) }) else { throw .invalidArgument("PCRs must be 0...23: \(requested)") }
-        guard !pcrs.isEmpty || pin != nil else { throw .invalidArgument("a token needs PCRs or a PIN") }
+        let publicKeyPCRs = publicKey == nil ? [] : Array(Set(requestedSigned)).sorted()
+        guard (pcrs + publicKeyPCRs).allSatisfy({ (0..<24).contains($0) }) else {
+            throw .invalidArgument("PCRs must be 0...23: \(requested) \(requestedSigned)")
+        }
+        guard publicKey == nil || !publicKeyPCRs.isEmpty else { throw .invalidArgument("a PCR policy key needs the PCRs its signatures cover") }
+        guard !pcrs.isEmpty || pin != nil || publicKey != nil else { throw .invalidArgument("a token needs PCRs, a PIN or a PCR policy key") }
         let values = if let given { given } else { try sha256Values(of: pcrs) }
-        let policy = try SystemdTPM2Token.policy(pcrs: pcrs, values: values, pin: pin != nil)
+        let policy = try SystemdTPM2Token.policy(pcrs: pcrs, values: values, pin: pin != nil, publicKey: publicKey)
         let pinSalt = pin != nil && saltPIN ? SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) } : nil
         var authValue = try pin.map { pin throws(TPM2TokenError) in try SystemdTPM2Token.authValue(pin: pin, salt: pinSalt) } ?? []
         defer { authValue.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
@@ -105,16 +114,20 @@ extension TPM2Client {
         }
         let token = SystemdTPM2Token(
             keyslot: keyslot, pcrs: pcrs, sealed: sealed, policyHash: policy, srk: srkRecord, pcrValues: pcrs.isEmpty ? nil : values,
-            pin: pin != nil, pinSalt: pinSalt)
+            pin: pin != nil, pinSalt: pinSalt, publicKey: publicKey, publicKeyPCRs: publicKeyPCRs)
         return SealedSecret(secret: secret, token: token)
     }
 
     /// Unseals the token's secret: TPM2_Load under the SRK (Part 3 §12.2), a policy session
-    /// (§11.1), TPM2_PolicyPCR over the token's PCRs (§23.7), for a PIN token TPM2_PolicyAuthValue
-    /// (§23.17), and TPM2_Unseal (§12.7), whose HMAC then proves the PIN's authValue (Part 1
-    /// §19.6). PCRs whose values differ from those recorded in the token are named before the TPM
-    /// is asked, so a PIN is never tried (and counted by dictionary-attack protection) in vain.
-    public func unseal(_ token: SystemdTPM2Token, pin: [UInt8]? = nil) throws(TPM2TokenError) -> [UInt8] {
+    /// (§11.1) satisfied in the order the policy was built, and TPM2_Unseal (§12.7). For a signed
+    /// PCR policy: TPM2_PolicyPCR over the signed PCRs, TPM2_PolicyGetDigest (§23.19), the entry of
+    /// `signature` for that digest and the token's key, TPM2_LoadExternal of the key (§12.3),
+    /// TPM2_VerifySignature (§20.1) and TPM2_PolicyAuthorize (§23.16). Then TPM2_PolicyPCR over the
+    /// token's PCRs (§23.7) and, for a PIN token, TPM2_PolicyAuthValue (§23.17), the unseal's HMAC
+    /// then proving the PIN's authValue (Part 1 §19.6). PCRs whose values differ from those
+    /// recorded in the token are named before the TPM is asked, so a PIN is never tried (and
+    /// counted by dictionary-attack protection) in vain.
+    public func unseal(_ token: SystemdTPM2Token, pin: [UInt8]? = nil, signature: SignedPCRPolicy? = nil) throws(TPM2TokenError) -> [UInt8] {
         var authValue: [UInt8] = []
         if token.pin {
             guard let pin else { throw .pinRequired }
@@ -125,12 +138,20 @@ extension TPM2Client {
             let changed = try token.changedPCRs(current: try sha256Values(of: token.pcrs))
             guard changed.isEmpty else { throw .pcrMismatch(changed) }
         }
+        let signed = try token.publicKey.map { key throws(TPM2TokenError) in
+            let approved = try SystemdTPM2Token.policy(pcrs: token.publicKeyPCRs, values: try sha256Values(of: token.publicKeyPCRs))
+            guard let entry = signature?.entry(pcrs: token.publicKeyPCRs, fingerprint: key.fingerprint, policy: approved) else {
+                throw TPM2TokenError.noSignature(pcrs: token.publicKeyPCRs, policy: approved)
+            }
+            return (key: key, entry: entry)
+        }
         return try withStorageRootKey(legacy: token.srk == nil) { srk throws(TPM2TokenError) in
             do throws(TPMClientError) {
                 let item = try load(parent: srk.handle, token.sealed)
                 defer { try? flushContext(item.handle) }
                 let started = try startAuthSession(type: .policy)
                 defer { try? flushContext(started.handle) }
+                if let signed { try authorize(session: started.handle, key: signed.key, entry: signed.entry) }
                 if !token.pcrs.isEmpty { try policyPCR(session: started.handle, selection: SystemdTPM2Token.selection(token.pcrs)) }
                 guard token.pin else { return try unseal(item.handle, auth: .policy(started.handle)) }
                 try policyAuthValue(session: started.handle)
@@ -140,15 +161,29 @@ extension TPM2Client {
                 if token.pcrValues != nil, let changed = try? token.changedPCRs(current: try sha256Values(of: token.pcrs)), !changed.isEmpty {
                     throw .pcrMismatch(changed)
                 }
-                throw .policyRefused(pcrs: token.pcrs)
+                throw .policyRefused(pcrs: token.pcrs + token.publicKeyPCRs)
             } catch where error.responseCode?.base == .authFail || error.responseCode?.base == .badAuth {
                 throw .wrongPIN(triesLeft: dictionaryAttackState()?.triesLeft)
             } catch where error.responseCode?.base == .lockout {
                 throw .dictionaryAttackLockout(recoverySeconds: dictionaryAttackState()?.recoverySeconds)
+            } catch where error.responseCode?.base == .signature && signed != nil {
+                throw .signatureRefused(pcrs: token.publicKeyPCRs)
             } catch {
                 throw .tpm(error)
             }
         }
+    }
+
+    /// Satisfies PolicyAuthorize(`key`) in `session` with the signed PolicyPCR of `entry`: the
+    /// session's digest becomes the signed one when the PCRs hold the values signed for.
+    private func authorize(session: TPMHandle, key: PCRPolicyKey, entry: SignedPCRPolicy.Entry) throws(TPMClientError) {
+        try policyPCR(session: session, selection: SystemdTPM2Token.selection(entry.pcrs))
+        let loaded = try loadExternal(key.publicArea)
+        defer { try? flushContext(loaded.handle) }
+        let ticket = try verifySignature(
+            key: loaded.handle, digest: TPMHashAlgorithm.sha256.hash(entry.policy),
+            signature: .rsa(scheme: .rsassa, hash: .sha256, signature: entry.signature))
+        try policyAuthorize(session: session, approvedPolicy: entry.policy, keySign: loaded.name, checkTicket: ticket)
     }
 
     /// The TPM's dictionary-attack state (Part 1 §19.8, TPM_PT_LOCKOUT_COUNTER through
@@ -174,15 +209,17 @@ extension LUKS2Volume {
     /// sets cryptsetup's minimal PBKDF (PBKDF2-SHA512, 1000 iterations) and so does this.
     static let tpm2KeyslotKDF = LUKS2KDFParameters.pbkdf2(iterations: 1000, hash: "sha512")
 
-    /// Seals a random secret to `pcrs` in `client`'s TPM (and to `pin`, salted as systemd ≥ 254
-    /// does unless `saltPIN` is false, for systemd < 254), adds a keyslot for it holding
-    /// `volumeKey`, and stores a `systemd-tpm2` token naming that keyslot. Returns both ids.
+    /// Seals a random secret in `client`'s TPM to the current values of `pcrs`, to `pin` (salted
+    /// as systemd ≥ 254 does unless `saltPIN` is false, for systemd < 254) and to signatures of
+    /// `publicKey` over `publicKeyPCRs` (systemd `--tpm2-public-key`), adds a keyslot for it
+    /// holding `volumeKey`, and stores a `systemd-tpm2` token naming that keyslot. Returns both ids.
     @discardableResult
     public mutating func enrollTPM2(
-        client: TPM2Client, pcrs: [Int], pin: [UInt8]? = nil, saltPIN: Bool = true, volumeKey: SymmetricKey
+        client: TPM2Client, pcrs: [Int], pin: [UInt8]? = nil, saltPIN: Bool = true, publicKey: PCRPolicyKey? = nil,
+        publicKeyPCRs: [Int] = [], volumeKey: SymmetricKey
     ) throws(TPM2TokenError) -> (keyslot: Int, token: Int) {
         try addTPM2Keyslot(volumeKey: volumeKey) { keyslot throws(TPM2TokenError) in
-            try client.seal(pcrs: pcrs, pin: pin, saltPIN: saltPIN, keyslot: keyslot)
+            try client.seal(pcrs: pcrs, pin: pin, saltPIN: saltPIN, publicKey: publicKey, publicKeyPCRs: publicKeyPCRs, keyslot: keyslot)
         }
     }
 
@@ -248,15 +285,15 @@ extension LUKS2Volume {
     /// the volume, whichever of the two it is): unseals the token's secret in `client`'s TPM and
     /// opens the keyslot the token names with it. When several tokens fail, the error gives each
     /// one's reason.
-    /// `pin` is used for tokens that need one; a wrong PIN stops the search, as every further try
-    /// would count toward the TPM's dictionary-attack lockout.
-    public func unlockTPM2(client: TPM2Client, token id: Int? = nil, pin: [UInt8]? = nil) throws(TPM2TokenError) -> Unlocked {
+    /// `pin` is used for tokens that need one (a wrong PIN stops the search, as every further try
+    /// would count toward the TPM's dictionary-attack lockout), `signature` for signed PCR policies.
+    public func unlockTPM2(client: TPM2Client, token id: Int? = nil, pin: [UInt8]? = nil, signature: SignedPCRPolicy? = nil) throws(TPM2TokenError) -> Unlocked {
         let entries = tpm2TokenEntries().filter { id == nil || $0.id == id }
         guard !entries.isEmpty else { throw .noToken }
         var failures: [Int: TPM2TokenError] = [:]
         for entry in entries {
             do throws(TPM2TokenError) {
-                return try unlockTPM2(client: client, try entry.token.get(), pin: pin)
+                return try unlockTPM2(client: client, try entry.token.get(), pin: pin, signature: signature)
             } catch {
                 if case .wrongPIN = error { throw error }
                 if case .dictionaryAttackLockout = error { throw error }
@@ -267,8 +304,8 @@ extension LUKS2Volume {
         throw .tokensRefused(failures)
     }
 
-    func unlockTPM2(client: TPM2Client, _ token: SystemdTPM2Token, pin: [UInt8]?) throws(TPM2TokenError) -> Unlocked {
-        var secret = try client.unseal(token, pin: pin)
+    func unlockTPM2(client: TPM2Client, _ token: SystemdTPM2Token, pin: [UInt8]?, signature: SignedPCRPolicy?) throws(TPM2TokenError) -> Unlocked {
+        var secret = try client.unseal(token, pin: pin, signature: signature)
         var passphrase = Self.tpm2Passphrase(secret)
         defer {
             secret.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }

@@ -22,21 +22,23 @@ public struct NextBootPCRs: Sendable, Equatable {
     /// Takes the predicted values of `pcrs` from `prediction`, checking the replay of the current
     /// log against `current`, the TPM's SHA-256 values of the same PCRs now.
     public init(prediction: PCRPrediction, pcrs: [Int], current: [Int: [UInt8]]) throws(TPM2TokenError) {
-        var values: [Int: [UInt8]] = [:]
-        var unpredictable: [Int] = []
-        var differing: [Int] = []
-        for pcr in Set(pcrs).sorted() {
-            guard let next = prediction.predicted[.sha256, UInt32(pcr)] else {
-                unpredictable.append(pcr)
-                continue
-            }
-            // A register only the prediction extends (PCR 11 for a first UKI) starts from zero.
-            let logged = prediction.current[.sha256, UInt32(pcr)] ?? TPMHashAlgorithm.sha256.zeroDigest
-            if !constantTimeEqual(logged, current[pcr] ?? []) { differing.append(pcr) }
-            values[pcr] = next
+        try self.init(prediction: prediction, pcrs: pcrs)
+        // A register only the prediction extends (PCR 11 for a first UKI) starts from zero.
+        let differing = self.pcrs.filter { pcr in
+            !constantTimeEqual(prediction.current[.sha256, UInt32(pcr)] ?? TPMHashAlgorithm.sha256.zeroDigest, current[pcr] ?? [])
         }
-        guard unpredictable.isEmpty else { throw .unpredictablePCRs(unpredictable) }
         guard differing.isEmpty else { throw .eventLogMismatch(differing) }
+    }
+
+    /// Takes the predicted values of `pcrs` from `prediction` without a TPM to check the log
+    /// against (to sign them elsewhere, say).
+    public init(prediction: PCRPrediction, pcrs: [Int]) throws(TPM2TokenError) {
+        var values: [Int: [UInt8]] = [:]
+        for pcr in Set(pcrs) {
+            values[pcr] = prediction.predicted[.sha256, UInt32(pcr)]
+        }
+        let unpredictable = Set(pcrs).subtracting(values.keys).sorted()
+        guard unpredictable.isEmpty else { throw .unpredictablePCRs(unpredictable) }
         self.values = values
     }
 
@@ -69,10 +71,13 @@ extension LUKS2Volume {
     /// The volume key is `volumeKey` or, without it, what a token sealed to the PCRs' current
     /// values unseals (with `pin` if it needs one). `pcrs` defaults to those of that token (or of
     /// the first `systemd-tpm2` token). With `pin` the new token needs the same PIN, salted like
-    /// that token's. The event log behind `prediction` must replay to the TPM's current values.
+    /// that token's; it also keeps that token's PCR policy key, if any (`signature` serves to
+    /// unlock through such a token). The event log behind `prediction` must replay to the TPM's
+    /// current values.
     @discardableResult
     public mutating func resealTPM2(
-        client: TPM2Client, prediction: PCRPrediction, pcrs requested: [Int]? = nil, pin: [UInt8]? = nil, volumeKey given: SymmetricKey? = nil
+        client: TPM2Client, prediction: PCRPrediction, pcrs requested: [Int]? = nil, pin: [UInt8]? = nil,
+        signature: SignedPCRPolicy? = nil, volumeKey given: SymmetricKey? = nil
     ) throws(TPM2TokenError) -> TPM2Reseal {
         let volumeKey: SymmetricKey
         let tokens = try tpm2Tokens()
@@ -80,24 +85,27 @@ extension LUKS2Volume {
         if let given {
             volumeKey = given
         } else {
-            let unlocked = try unlockTPM2(client: client, pin: pin)
+            let unlocked = try unlockTPM2(client: client, pin: pin, signature: signature)
             volumeKey = unlocked.volumeKey
             model = tokens.first { $0.token.keyslot == unlocked.keyslot }?.token ?? model
         }
         if model?.pin == true, pin == nil { throw .pinRequired }
-        guard let selected = requested ?? model?.pcrs else {
-            throw .invalidArgument("the volume has no systemd-tpm2 token to take the PCRs from; give them")
+        guard let selected = requested ?? model?.pcrs, !selected.isEmpty else {
+            throw .invalidArgument(model == nil ? "the volume has no systemd-tpm2 token to take the PCRs from; give them"
+                : "the token is sealed to no literal PCR values: with a signed PCR policy a new boot needs a new signature, not a reseal")
         }
         let current = try client.sha256Values(of: selected)
         let next = try NextBootPCRs(prediction: prediction, pcrs: selected, current: current)
         let changed = next.changes(from: current)
-        let policy = try SystemdTPM2Token.policy(pcrs: next.pcrs, values: next.values, pin: pin != nil)
+        let policy = try SystemdTPM2Token.policy(pcrs: next.pcrs, values: next.values, pin: pin != nil, publicKey: model?.publicKey)
         if let existing = tokens.first(where: { $0.token.pcrs == next.pcrs && constantTimeEqual($0.token.policyHash, policy) }) {
             return TPM2Reseal(token: existing.id, keyslot: existing.token.keyslot, pcrs: next.pcrs, changedPCRs: changed, added: false)
         }
         let saltPIN = model.map { !$0.pin || $0.pinSalt != nil } ?? true
         let (keyslot, token) = try addTPM2Keyslot(volumeKey: volumeKey) { keyslot throws(TPM2TokenError) in
-            try client.seal(pcrs: next.pcrs, values: next.values, pin: pin, saltPIN: saltPIN, keyslot: keyslot)
+            try client.seal(
+                pcrs: next.pcrs, values: next.values, pin: pin, saltPIN: saltPIN, publicKey: model?.publicKey,
+                publicKeyPCRs: model?.publicKeyPCRs ?? [], keyslot: keyslot)
         }
         return TPM2Reseal(token: token, keyslot: keyslot, pcrs: next.pcrs, changedPCRs: changed, added: true)
     }
@@ -105,10 +113,11 @@ extension LUKS2Volume {
     /// Completes a reseal once the new boot chain runs: removes every `systemd-tpm2` token not
     /// sealed to the values the TPM's PCRs hold now, with its keyslot (unless another token names
     /// it). Nothing is removed unless a token sealed to the current values first opens the volume
-    /// (with `pin` if it needs one). Other keyslots (passphrases, recovery keys) are never touched.
-    /// Returns the removed token ids.
+    /// (with `pin` or `signature` if it needs them). Tokens sealed to a signed PCR policy alone
+    /// never go stale. Other keyslots (passphrases, recovery keys) are never touched. Returns the
+    /// removed token ids.
     @discardableResult
-    public mutating func commitTPM2(client: TPM2Client, pin: [UInt8]? = nil) throws(TPM2TokenError) -> [Int] {
+    public mutating func commitTPM2(client: TPM2Client, pin: [UInt8]? = nil, signature: SignedPCRPolicy? = nil) throws(TPM2TokenError) -> [Int] {
         let tokens = try tpm2Tokens()
         let current = try client.sha256Values(of: Array(Set(tokens.flatMap(\.token.pcrs))).sorted())
         var stale: [(id: Int, token: SystemdTPM2Token)] = []
@@ -119,7 +128,7 @@ extension LUKS2Volume {
                 continue
             }
             do throws(TPM2TokenError) {
-                if !opened { _ = try unlockTPM2(client: client, entry.token, pin: pin) }
+                if !opened { _ = try unlockTPM2(client: client, entry.token, pin: pin, signature: signature) }
                 opened = true
             } catch {
                 if case .wrongPIN = error { throw error }

@@ -26,6 +26,12 @@ public enum TPM2TokenError: Error, Sendable, Equatable, CustomStringConvertible 
     /// The TPM is in dictionary-attack lockout (TPM_RC_LOCKOUT, Part 1 §19.8) and refuses every
     /// PIN until a failure is forgotten, `recoverySeconds` after the last one.
     case dictionaryAttackLockout(recoverySeconds: Int?)
+    /// The token's policy admits PolicyPCR digests of `pcrs` signed by its key, and no signature
+    /// was given for `policy`, the digest of their current values.
+    case noSignature(pcrs: [Int], policy: [UInt8])
+    /// The TPM refused the signature of the PCR policy (TPM_RC_SIGNATURE): it was not made by
+    /// the token's key over that policy.
+    case signatureRefused(pcrs: [Int])
     /// Every `systemd-tpm2` token failed; the reason for each, by token id.
     case tokensRefused([Int: TPM2TokenError])
     /// A prediction was asked for PCRs the event log does not extend: their values at the next
@@ -63,6 +69,9 @@ public enum TPM2TokenError: Error, Sendable, Equatable, CustomStringConvertible 
         case .dictionaryAttackLockout(let seconds):
             "the TPM is in dictionary-attack lockout after too many wrong PINs and refuses every PIN"
                 + (seconds.map { "; one failure is forgotten every \($0) s" } ?? "")
+        case .noSignature(let pcrs, let policy):
+            "no signature by the token's key for PCR \(Self.list(pcrs)) with their current values (PolicyPCR \(SystemdTPM2Token.hex(policy)))"
+        case .signatureRefused(let pcrs): "the TPM refused the signature for PCR \(Self.list(pcrs)): not made by the token's key"
         case .tokensRefused(let failures):
             "no systemd-tpm2 token unlocks the volume: "
                 + failures.sorted { $0.key < $1.key }.map { "token \($0.key): \($0.value)" }.joined(separator: "; ")

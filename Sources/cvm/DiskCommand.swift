@@ -8,7 +8,7 @@ struct DiskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "disk",
         abstract: "Format, inspect, unlock, read and write LUKS2 volumes (cryptsetup-compatible).",
-        subcommands: [Format.self, Info.self, Open.self, Read.self, Write.self, AddKey.self, ChangeKey.self, RemoveKey.self, EnrollTPM2.self, UnlockTPM2.self, Reseal.self]
+        subcommands: [Format.self, Info.self, Open.self, Read.self, Write.self, AddKey.self, ChangeKey.self, RemoveKey.self, EnrollTPM2.self, UnlockTPM2.self, Reseal.self, SignPolicy.self]
     )
 
     enum KDF: String, ExpressibleByArgument {

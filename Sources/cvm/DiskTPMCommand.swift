@@ -44,11 +44,17 @@ extension DiskCommand {
 
         @OptionGroup var volume: Unlocking
 
-        @Option(help: "Comma-separated PCR indices (0-23), SHA-256 bank.")
-        var pcrs: PCRList = PCRList(indices: [7])
+        @Option(help: "Comma-separated PCR indices (0-23), SHA-256 bank, sealed to their current values (default 7; none with --public-key).")
+        var pcrs: PCRList?
 
         @Option(help: "The TPM: mssim:[HOST:]PORT or swtpm:[HOST:]PORT.")
         var tpm: TPMAddress
+
+        @Option(help: "PEM RSA public key whose signatures authorize PCR values (systemd-cryptenroll --tpm2-public-key).")
+        var publicKey: String?
+
+        @Option(name: .customLong("public-key-pcrs"), help: "The PCRs the public key's signatures cover (systemd --tpm2-public-key-pcrs).")
+        var publicKeyPCRs: PCRList = PCRList(indices: [11])
 
         @Flag(help: "Also seal to a PIN, asked for on the terminal (systemd-cryptenroll --tpm2-with-pin).")
         var pin = false
@@ -61,10 +67,92 @@ extension DiskCommand {
 
         func run() throws {
             let newPIN: [UInt8]? = if let pinFile { try PINInput.read(pinFile) } else if pin { try PINInput.askNew() } else { nil }
+            let key = try publicKey.map { try PCRPolicyKey(pem: try readBinaryFile($0)) }
+            let literal = pcrs ?? PCRList(indices: key == nil ? [7] : [])
             var (luks, unlocked) = try volume.unlock(writable: true)
             let (keyslot, token) = try luks.enrollTPM2(
-                client: try tpm.startedClient(), pcrs: pcrs.indices, pin: newPIN, saltPIN: pinSalt, volumeKey: unlocked.volumeKey)
-            print("keyslot \(keyslot) sealed to PCR \(pcrs) (sha256)\(newPIN == nil ? "" : " and a PIN"); token \(token): systemd-tpm2")
+                client: try tpm.startedClient(), pcrs: literal.indices, pin: newPIN, saltPIN: pinSalt, publicKey: key,
+                publicKeyPCRs: key == nil ? [] : publicKeyPCRs.indices, volumeKey: unlocked.volumeKey)
+            var sealedTo = literal.indices.isEmpty ? [] : ["PCR \(literal) (sha256)"]
+            if key != nil { sealedTo.append("signed values of PCR \(publicKeyPCRs)") }
+            if newPIN != nil { sealedTo.append("a PIN") }
+            print("keyslot \(keyslot) sealed to \(sealedTo.joined(separator: ", ")); token \(token): systemd-tpm2")
+        }
+    }
+
+    /// Signed PCR policies for tokens sealed with --public-key.
+    struct SignatureInput: ParsableArguments {
+        @Option(help: "Signed PCR policy JSON (systemd-measure sign, cvm disk sign-policy) for tokens with a PCR public key.")
+        var signature: String?
+
+        func load() throws -> SignedPCRPolicy? {
+            try signature.map { try SignedPCRPolicy(json: try readBinaryFile($0)) }
+        }
+    }
+
+    struct SignPolicy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sign-policy",
+            abstract: "Sign the PolicyPCR of PCR values with an RSA key, as systemd-measure sign does.",
+            discussion: """
+                The values are given with --value, read from a TPM with --tpm, or predicted with --predict LOG \
+                and the new boot files (the options of cvm pcr predict). Prints the signature JSON, or adds the \
+                entry to --output (replacing one for the same PCRs, key and policy).
+                """)
+
+        @Option(help: "PEM RSA private key.")
+        var key: String
+
+        @Option(help: "Comma-separated PCR indices the policy covers.")
+        var pcrs: PCRList
+
+        @Option(name: .customLong("value"), help: "PCR=HEX: a PCR's SHA-256 value (repeat the option).")
+        var values: [String] = []
+
+        @Option(help: "Read the values from this TPM: mssim:[HOST:]PORT or swtpm:[HOST:]PORT.")
+        var tpm: TPMAddress?
+
+        @Option(help: ArgumentHelp("Predict the values from this event log and the new boot files.", valueName: "log"))
+        var predict: String?
+
+        @OptionGroup var inputs: PredictionInputs
+
+        @Option(help: "Signature JSON file to add the entry to (created if missing).")
+        var output: String?
+
+        func validate() throws {
+            guard [!values.isEmpty, tpm != nil, predict != nil].filter({ $0 }).count == 1 else {
+                throw ValidationError("Give the values with --value, --tpm or --predict, one of them.")
+            }
+            if predict != nil, inputs.isEmpty { throw PredictionInputs.missing }
+        }
+
+        func pcrValues() throws -> [Int: [UInt8]] {
+            if let tpm { return try tpm.startedClient().sha256Values(of: pcrs.indices) }
+            if let predict { return try NextBootPCRs(prediction: try inputs.prediction(log: predict), pcrs: pcrs.indices).values }
+            var parsed: [Int: [UInt8]] = [:]
+            for value in values {
+                let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let pcr = Int(parts[0]), let digest = hexBytes(parts[1]), digest.count == 32 else {
+                    throw ValidationError("--value takes PCR=HEX with 64 hex digits, not \(value)")
+                }
+                parsed[pcr] = digest
+            }
+            return parsed
+        }
+
+        func run() throws {
+            let entry = try SignedPCRPolicy.sign(pcrs: pcrs.indices, values: try pcrValues(), privateKeyPEM: try readBinaryFile(key))
+            guard let output else {
+                var policy = SignedPCRPolicy()
+                policy.add(entry)
+                print(String(decoding: policy.json, as: UTF8.self))
+                return
+            }
+            var policy = FileManager.default.fileExists(atPath: output) ? try SignedPCRPolicy(json: try readBinaryFile(output)) : SignedPCRPolicy()
+            policy.add(entry)
+            try Data(policy.json).write(to: URL(fileURLWithPath: output))
+            print("signed PCR \(pcrs) (policy \(hexEncoded(entry.policy))) into \(output)")
         }
     }
 
@@ -162,6 +250,7 @@ extension DiskCommand {
         var keyFile: String?
 
         @OptionGroup var pin: PINInput
+        @OptionGroup var signature: SignatureInput
 
         @Flag(help: "Remove the tokens not sealed to the current PCR values (after booting the new chain).")
         var commit = false
@@ -176,15 +265,17 @@ extension DiskCommand {
             var luks = try LUKS2Volume(path: device, writable: true)
             let client = try tpm.startedClient()
             guard let predict else {
-                let removed = try pin.run { pin in try luks.commitTPM2(client: client, pin: pin) }
+                let signed = try signature.load()
+                let removed = try pin.run { pin in try luks.commitTPM2(client: client, pin: pin, signature: signed) }
                 print(removed.isEmpty ? "every systemd-tpm2 token matches the current PCRs; nothing removed"
                     : "removed token \(removed.map(String.init).joined(separator: ", ")) (not sealed to the current PCRs)")
                 return
             }
             let volumeKey = try keyFile.map { try luks.unlock(passphrase: try readBinaryFile($0)).volumeKey }
             let prediction = try inputs.prediction(log: predict)
+            let signed = try signature.load()
             let reseal = try pin.run { pin in
-                try luks.resealTPM2(client: client, prediction: prediction, pcrs: pcrs?.indices, pin: pin, volumeKey: volumeKey)
+                try luks.resealTPM2(client: client, prediction: prediction, pcrs: pcrs?.indices, pin: pin, signature: signed, volumeKey: volumeKey)
             }
             let changed = reseal.changedPCRs.isEmpty ? "no PCR changes" : "PCR \(PCRList(indices: reseal.changedPCRs)) change"
             if reseal.added {
@@ -211,11 +302,13 @@ extension DiskCommand {
         var tpm: TPMAddress
 
         @OptionGroup var pin: PINInput
+        @OptionGroup var signature: SignatureInput
 
         func run() throws {
             let volume = try LUKS2Volume(path: device)
             let client = try tpm.startedClient()
-            let unlocked = try pin.run { pin in try volume.unlockTPM2(client: client, token: tokenID, pin: pin) }
+            let signed = try signature.load()
+            let unlocked = try pin.run { pin in try volume.unlockTPM2(client: client, token: tokenID, pin: pin, signature: signed) }
             print("keyslot \(unlocked.keyslot) opens \(device)")
         }
     }
