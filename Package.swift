@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "Authenticode", dependencies: ["EventLog", crypto, x509, asn1]),
         .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
         .target(name: "DiskEncryption", dependencies: ["CLibCrypto", crypto, cryptoExtras]),
-        .target(name: "DiskEncryptionTPM", dependencies: ["DiskEncryption", "TPM2", "TPMClient", crypto]),
+        .target(name: "DiskEncryptionTPM", dependencies: ["DiskEncryption", "TPM2", "TPMClient", "EventLog", "PCRPrediction", crypto]),
         .target(name: "KeyBroker", dependencies: [crypto]),
         .target(
             name: "AttestationServer",
@@ -122,7 +122,6 @@ let package = Package(
         .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPMFuzzing", "TPM2", crypto, logging]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
         .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
-        .testTarget(name: "DiskEncryptionTests", dependencies: ["DiskEncryption", "DiskEncryptionTPM", "TPM2", "TPMClient", "VirtualTPM", crypto]),
         .testTarget(name: "CVMDemoTests", dependencies: ["CVMDemo"]),
         .testTarget(name: "KeyBrokerTests", dependencies: ["KeyBroker", crypto]),
         .testTarget(
@@ -140,6 +139,10 @@ let package = Package(
         .testTarget(
             name: "EmulatedPlatformTests",
             dependencies: ["EmulatedPlatform", "AzureCVM", "SEVSNP", "TPM2", "TPMClient", "EventLog", "PCRPrediction", "Authenticode", "DiskEncryptionTPM"]
+        ),
+        .testTarget(
+            name: "DiskEncryptionTests",
+            dependencies: ["DiskEncryption", "DiskEncryptionTPM", "TPM2", "TPMClient", "VirtualTPM", "EventLog", "Authenticode", "PCRPrediction", crypto]
         ),
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
         .testTarget(

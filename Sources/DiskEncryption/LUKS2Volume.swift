@@ -393,6 +393,29 @@ public struct LUKS2DataSegment: Sendable {
         try device.write(encrypted, at: segment.offset + sector * UInt64(sectorSize))
     }
 
+    /// Overwrites every sector of the segment with encrypted zeros, `chunkBytes` at a time (a whole
+    /// number of sectors), so the data area holds neither plaintext nor ciphertext of an earlier
+    /// key, as writing zeros through the opened dm-crypt device does. `progress` is called after
+    /// each chunk with the bytes written and the segment's size.
+    public func wipe(chunkBytes: Int = 4 << 20, progress: (_ done: UInt64, _ total: UInt64) -> Void = { _, _ in }) throws(LUKS2Error) {
+        guard chunkBytes >= sectorSize, chunkBytes % sectorSize == 0 else { throw .invalidArgument("chunks of \(chunkBytes) bytes are not whole sectors") }
+        let sectors = try sectorCount()
+        let total = sectors * UInt64(sectorSize)
+        let perChunk = UInt64(chunkBytes / sectorSize)
+        var chunk = [UInt8](repeating: 0, count: chunkBytes)
+        var sector: UInt64 = 0
+        while sector < sectors {
+            let count = Int(min(perChunk, sectors - sector))
+            if count * sectorSize != chunk.count { chunk = [UInt8](repeating: 0, count: count * sectorSize) }
+            chunk.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            try cipher.encrypt(&chunk, unitSize: sectorSize, firstUnit: iv(sector), unitStep: ivStep)
+            try device.write(chunk, at: segment.offset + sector * UInt64(sectorSize))
+            sector += UInt64(count)
+            progress(sector * UInt64(sectorSize), total)
+        }
+        try device.synchronize()
+    }
+
     /// IVs advance by this much per sector: the sector size in 512-byte units.
     private var ivStep: UInt64 { UInt64(sectorSize / 512) }
 

@@ -302,4 +302,66 @@ extension TPM2Client {
         let response = try run(.unseal, name, handles: [item], auths: [auth])
         return try decode(response, name) { r throws(TPMMarshalError) in try r.sized("outData", maximum: TPMLimits.maxSymData) }
     }
+
+    /// TPM2_GetCapability (Part 3 §30.2) of TPM_CAP_TPM_PROPERTIES: up to `count` properties
+    /// from `first` (TPML_TAGGED_TPM_PROPERTY, Part 2 §10.9.8), by tag. The TPM may return fewer.
+    public func tpmProperties(from first: TPMPropertyTag, count: UInt32) throws(TPMClientError) -> [UInt32: UInt32] {
+        let name = "TPM2_GetCapability"
+        let response = try run(.getCapability, name) { w in
+            w.u32(TPMCapability.tpmProperties.rawValue)
+            w.u32(first.rawValue)
+            w.u32(count)
+        }
+        return try decode(response, name) { r throws(TPMMarshalError) in
+            _ = try r.u8("moreData")
+            let capability = try r.u32("capability")
+            guard capability == TPMCapability.tpmProperties.rawValue else {
+                throw .unknownSelector(field: "capability", offset: r.offset - 4, value: capability)
+            }
+            var properties: [UInt32: UInt32] = [:]
+            for _ in 0..<(try r.u32("count")) {
+                properties[try r.u32("property")] = try r.u32("value")
+            }
+            return properties
+        }
+    }
+
+    /// TPM2_LoadExternal (Part 3 §12.3) of a public area alone (an empty TPM2B_SENSITIVE) into
+    /// `hierarchy`, e.g. a key whose signatures TPM2_VerifySignature is to check.
+    public func loadExternal(_ publicArea: TPMTPublic, hierarchy: TPMHandle = .owner) throws(TPMClientError) -> TPMLoadedObject {
+        let name = "TPM2_LoadExternal"
+        let response = try run(.loadExternal, name, returnsHandle: true) { w in
+            w.sized([UInt8]())
+            publicArea.marshalSized(into: &w)
+            w.write(hierarchy)
+        }
+        guard let handle = response.handle else { throw .malformedResponse(command: name, reason: "no object handle") }
+        let objectName = try decode(response, name) { r throws(TPMMarshalError) in try r.sized("name", maximum: TPMLimits.maxName) }
+        return TPMLoadedObject(handle: handle, publicArea: publicArea, name: objectName)
+    }
+
+    /// TPM2_VerifySignature (Part 3 §20.1): the TPM checks `signature` over `digest` with the
+    /// loaded key and returns a TPMT_TK_VERIFIED ticket for TPM2_PolicyAuthorize.
+    public func verifySignature(key: TPMHandle, digest: [UInt8], signature: TPMTSignature) throws(TPMClientError) -> TPMTTicket {
+        let name = "TPM2_VerifySignature"
+        let response = try run(.verifySignature, name, handles: [key]) { w in
+            w.sized(digest)
+            signature.marshal(into: &w)
+        }
+        return try decode(response, name) { r throws(TPMMarshalError) in try TPMTTicket(from: &r) }
+    }
+
+    /// TPM2_PolicyAuthorize (Part 3 §23.16): when the session's digest is `approvedPolicy` and the
+    /// ticket proves the key named `keySign` signed H(approvedPolicy ‖ policyRef), the digest
+    /// becomes PolicyAuthorize(keySign, policyRef).
+    public func policyAuthorize(
+        session: TPMHandle, approvedPolicy: [UInt8], policyRef: [UInt8] = [], keySign: [UInt8], checkTicket: TPMTTicket
+    ) throws(TPMClientError) {
+        _ = try run(.policyAuthorize, "TPM2_PolicyAuthorize", handles: [session]) { w in
+            w.sized(approvedPolicy)
+            w.sized(policyRef)
+            w.sized(keySign)
+            checkTicket.marshal(into: &w)
+        }
+    }
 }

@@ -32,8 +32,9 @@ public struct TPMSessionAuth: Sendable, Hashable {
 
 /// A client for a TPM 2.0 reached through any `TPMTransport`: each method builds the command
 /// frame of one TPM 2.0 Part 3 command with `TPMWriter`, sends it, checks the response code and
-/// unmarshals the response parameters. Authorization uses password sessions and policy
-/// sessions; there are no HMAC, salted or parameter-encryption sessions.
+/// unmarshals the response parameters. Authorization uses password sessions, policy sessions,
+/// and unbound unsalted sessions with command and response HMACs (`TPMHMACSession`); there are
+/// no salted or parameter-encryption sessions.
 public struct TPM2Client: Sendable {
     public let transport: any TPMTransport
 
@@ -42,16 +43,29 @@ public struct TPM2Client: Sendable {
     }
 
     /// The parts of a successful response (Part 3 §5.2): the response handle, when the command
-    /// returns one, and a reader over the response parameters.
+    /// returns one, a reader over the response parameters, their bytes (for rpHash), and the
+    /// authorization area (one TPMS_AUTH_RESPONSE per session, Part 2 §10.13.4).
     struct Response {
         var handle: TPMHandle?
         var parameters: TPMReader
+        var parameterBytes: [UInt8]
+        var authorizations: [UInt8]
     }
 
     /// Sends one command and returns its response parts, or throws the TPM's response code.
     func run(
         _ code: TPMCommandCode, _ name: String, handles: [TPMHandle] = [], auths: [TPMSessionAuth] = [],
         returnsHandle: Bool = false, parameters: (inout TPMWriter) -> Void = { _ in }
+    ) throws(TPMClientError) -> Response {
+        var writer = TPMWriter()
+        parameters(&writer)
+        return try send(code, name, handles: handles, auths: auths, returnsHandle: returnsHandle, parameters: writer.bytes)
+    }
+
+    /// Frames handles, authorization area and `parameters` (Part 1 §18.2), sends the command,
+    /// sending it again after the warnings that ask for that.
+    func send(
+        _ code: TPMCommandCode, _ name: String, handles: [TPMHandle], auths: [TPMSessionAuth], returnsHandle: Bool, parameters: [UInt8]
     ) throws(TPMClientError) -> Response {
         var body = TPMWriter()
         for handle in handles { body.write(handle) }
@@ -61,7 +75,7 @@ public struct TPM2Client: Sendable {
             body.u32(UInt32(area.bytes.count))
             body.bytes(area.bytes)
         }
-        parameters(&body)
+        body.bytes(parameters)
         var frame = TPMWriter()
         frame.u16((auths.isEmpty ? TPMStructureTag.noSessions : .sessions).rawValue)
         frame.u32(UInt32(10 + body.bytes.count))
@@ -94,9 +108,13 @@ public struct TPM2Client: Sendable {
                 throw TPMClientError.malformedResponse(command: name, reason: "tag 0x\(String(tag, radix: 16))")
             }
             let handle = returnsHandle ? try TPMHandle(from: &reader) : nil
-            guard sessions else { return Response(handle: handle, parameters: TPMReader(try reader.bytes(reader.remaining, "parameters"))) }
-            let parameterSize = Int(try reader.u32("parameterSize"))
-            return Response(handle: handle, parameters: TPMReader(try reader.bytes(parameterSize, "parameters")))
+            guard sessions else {
+                let parameters = try reader.bytes(reader.remaining, "parameters")
+                return Response(handle: handle, parameters: TPMReader(parameters), parameterBytes: parameters, authorizations: [])
+            }
+            let parameters = try reader.bytes(Int(try reader.u32("parameterSize")), "parameters")
+            return Response(handle: handle, parameters: TPMReader(parameters), parameterBytes: parameters,
+                            authorizations: try reader.bytes(reader.remaining, "authorizations"))
         } catch let error as TPMMarshalError {
             throw .malformedResponse(command: name, reason: "\(error)")
         } catch let error as TPMClientError {

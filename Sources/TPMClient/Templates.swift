@@ -50,9 +50,11 @@ extension TPMTPublic {
 
     /// A sealed data object (keyed-hash with the null scheme, Part 2 §12.2.3.3) whose data is
     /// released by TPM2_Unseal: under `policy` when one is given (adminWithPolicy-style, no
-    /// userWithAuth), otherwise with its authValue.
-    public static func sealedData(policy: [UInt8] = []) -> TPMTPublic {
-        var attributes: TPMAObject = [.fixedTPM, .fixedParent, .noDA]
+    /// userWithAuth), otherwise with its authValue. With `dictionaryAttackProtected` (no noDA,
+    /// Part 1 §19.8) every wrong authValue counts toward the TPM's lockout.
+    public static func sealedData(policy: [UInt8] = [], dictionaryAttackProtected: Bool = false) -> TPMTPublic {
+        var attributes: TPMAObject = [.fixedTPM, .fixedParent]
+        if !dictionaryAttackProtected { attributes.insert(.noDA) }
         if policy.isEmpty { attributes.insert(.userWithAuth) }
         return TPMTPublic(nameAlg: .sha256, objectAttributes: attributes, authPolicy: policy, parameters: .keyedHash(.null), unique: .digest([]))
     }

@@ -68,6 +68,54 @@ extension Duration {
     var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
+/// A progress line on standard error for long disk work: bytes done (of the total, when known),
+/// the percentage and the rate in MB/s, redrawn at most five times a second and ended with a
+/// newline. Shown when standard output is a terminal, or when asked for with --progress.
+final class ProgressLine {
+    private let label: String
+    private let total: UInt64?
+    private let clock = ContinuousClock()
+    private let start: ContinuousClock.Instant
+    private var lastDrawn: ContinuousClock.Instant
+    private var done: UInt64 = 0
+
+    /// A progress line, or nil when it is not to be shown.
+    init?(_ label: String, total: UInt64?, forced: Bool) {
+        guard forced || isatty(STDOUT_FILENO) != 0 else { return nil }
+        self.label = label
+        self.total = total
+        start = clock.now
+        lastDrawn = start
+    }
+
+    func update(_ done: UInt64) {
+        self.done = done
+        let now = clock.now
+        guard now - lastDrawn >= .milliseconds(200) else { return }
+        lastDrawn = now
+        draw(now)
+    }
+
+    func finish() {
+        draw(clock.now)
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+
+    private func draw(_ now: ContinuousClock.Instant) {
+        let seconds = max((now - start).inSeconds, 1e-9)
+        var text = "\r\(label): \(Self.size(done))"
+        if let total, total > 0 {
+            text += " of \(Self.size(total)), \(String(format: "%5.1f", Double(done) * 100 / Double(total)))%"
+        }
+        text += String(format: ", %.1f MB/s   ", Double(done) / seconds / 1e6)
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    private static func size(_ bytes: UInt64) -> String {
+        bytes >= 1 << 30 ? String(format: "%.2f GiB", Double(bytes) / Double(1 << 30)) : String(format: "%.1f MiB", Double(bytes) / Double(1 << 20))
+    }
+}
+
 /// PCR indices given as a comma-separated list.
 func pcrIndices(_ list: String) throws -> [Int] {
     try list.split(separator: ",").map { text in

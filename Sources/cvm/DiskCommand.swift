@@ -8,7 +8,7 @@ struct DiskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "disk",
         abstract: "Format, inspect, unlock, read and write LUKS2 volumes (cryptsetup-compatible).",
-        subcommands: [Format.self, Info.self, Open.self, Read.self, Write.self, AddKey.self, ChangeKey.self, RemoveKey.self, EnrollTPM2.self, UnlockTPM2.self]
+        subcommands: [Format.self, Info.self, Open.self, Read.self, Write.self, AddKey.self, ChangeKey.self, RemoveKey.self, EnrollTPM2.self, UnlockTPM2.self, Reseal.self, SignPolicy.self]
     )
 
     enum KDF: String, ExpressibleByArgument {
@@ -86,12 +86,24 @@ struct DiskCommand: ParsableCommand {
         @Option(help: "Label stored in both binary headers.")
         var label: String = ""
 
+        @Flag(help: "Overwrite the whole data area with encrypted zeros after formatting.")
+        var wipe = false
+
+        @Flag(help: "Show progress on standard error even when standard output is not a terminal.")
+        var progress = false
+
         func run() throws {
             let passphrase = Array(try Data(contentsOf: URL(fileURLWithPath: keyFile)))
-            let (volume, _) = try LUKS2Volume.format(
+            let (volume, volumeKey) = try LUKS2Volume.format(
                 path: device, passphrase: passphrase,
                 options: .init(kdf: kdf.parameters, sectorSize: sectorSize, label: label))
             print("formatted \(device): UUID \(volume.header.uuid), keyslot 0")
+            guard wipe else { return }
+            let segment = try LUKS2DataSegment(volume: volume, volumeKey: volumeKey)
+            let line = ProgressLine("wiping", total: try segment.sectorCount() * UInt64(segment.sectorSize), forced: progress)
+            try segment.wipe { done, _ in line?.update(done) }
+            line?.finish()
+            print("wiped \(try segment.sectorCount()) sectors with encrypted zeros")
         }
     }
 
@@ -179,9 +191,30 @@ struct DiskCommand: ParsableCommand {
         @Option(help: "Plaintext file; its size must be a multiple of the sector size.")
         var input: String
 
+        @Flag(help: "Show progress on standard error even when standard output is not a terminal.")
+        var progress = false
+
+        /// Bytes read and encrypted at a time.
+        static let chunkBytes = 4 << 20
+
         func run() throws {
-            let plaintext = Array(try Data(contentsOf: URL(fileURLWithPath: input)))
-            try volume.dataSegment(writable: true).write(plaintext, sector: sector)
+            let segment = try volume.dataSegment(writable: true)
+            let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: input))
+            defer { try? file.close() }
+            let total = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? UInt64) ?? nil
+            if let total, total % UInt64(segment.sectorSize) != 0 {
+                throw ValidationError("\(input) has \(total) bytes, not a whole number of \(segment.sectorSize)-byte sectors")
+            }
+            let line = ProgressLine("writing", total: total, forced: progress)
+            var next = sector
+            var written: UInt64 = 0
+            while let chunk = try file.read(upToCount: Self.chunkBytes), !chunk.isEmpty {
+                try segment.write(Array(chunk), sector: next)
+                next += UInt64(chunk.count / segment.sectorSize)
+                written += UInt64(chunk.count)
+                line?.update(written)
+            }
+            line?.finish()
         }
     }
 
