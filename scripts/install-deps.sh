@@ -14,6 +14,7 @@ debian_packages=(
   cryptsetup-bin python3-cryptography                  # LUKS2 peer; OpenSSL AES-XTS for sector checks
   systemd-boot-efi systemd binutils                    # UKI stub, systemd-measure and objcopy for PCR 11 prediction
   postgresql                                           # the attestation service's shared store (replica tests)
+  curl                                                 # the README's service quick start (its test runs it)
 )
 
 missing=()

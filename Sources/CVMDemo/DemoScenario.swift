@@ -57,10 +57,10 @@ public struct DemoScenario: Sendable {
         let client = AttestationClient(baseURL: service.url, adminToken: service.adminToken)
 
         say("3. The owner derives reference values from the artifacts: the SNP launch measurement of the firmware image, the PCRs of the signed boot chain.")
-        let references = try await DemoReferences.derive(platform: platform, bootChain: bootChain, directory: workDirectory)
-        say("   measurement \(Self.hex(references.measurement).prefix(24))…, PCRs \(references.pcrs.keys.sorted().map(String.init).joined(separator: ", ")) (sha256)")
-        try await client.putDocument(kind: "policies", name: "cvm", json: Array(DemoReferences.policy.utf8))
-        try await client.putDocument(kind: "reference-values", name: "cvm", json: try references.document())
+        let references = try platform.referenceValues(for: EmulatedVMConfiguration(bootChain: bootChain))
+        say("   measurement \(Self.hex(references.snpMeasurement).prefix(24))…, PCRs \(references.pcrs.keys.sorted().map(String.init).joined(separator: ", ")) (sha256)")
+        try await client.putDocument(kind: "policies", name: "cvm", json: Array(DemoPolicy.document.utf8))
+        try await client.putDocument(kind: "reference-values", name: "cvm", json: try references.json())
         var diskKey = Array(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
         defer { diskKey.zeroize() }
         try await client.putSecret("disk-key", value: diskKey, policy: "cvm", referenceValues: "cvm")

@@ -1,8 +1,6 @@
 import AttestationServer
 import Crypto
 import DiskEncryption
-import EmulatedPlatform
-import EventLog
 import Foundation
 import KeyBroker
 import Logging
@@ -43,14 +41,10 @@ struct DemoService: Sendable {
     }
 }
 
-/// Reference values derived from the artifacts, never read off a running VM: the SNP launch
-/// measurement the firmware image gives for the VM's vCPUs, and the PCRs the firmware's measured
-/// boot of the owner's boot chain gives (replayed from the log the firmware writes for it).
-struct DemoReferences {
-    let measurement: [UInt8]
-    let pcrs: [Int: [UInt8]]
-
-    static let policy = """
+/// The release policy the demo's owner puts: the emulated VM's platform, a runtime key, fresh
+/// evidence, the reference measurement, PCRs and TCB, secure boot, and no debugging.
+enum DemoPolicy {
+    static let document = """
         {"version": 1, "id": "cvm", "rules": [
           {"rule": "platform", "in": ["azure-sev-snp-vtpm"]},
           {"rule": "runtime-key"},
@@ -62,26 +56,6 @@ struct DemoReferences {
           {"rule": "pcrs", "bank": "sha256", "indices": [4, 7, 8, 9]}
         ]}
         """
-
-    static func derive(platform: EmulatedPlatform, bootChain: EmulatedBootChain, directory: URL) async throws -> DemoReferences {
-        let configuration = EmulatedVMConfiguration(bootChain: bootChain)
-        let measurement = try platform.firmware.launchMeasurement(vcpus: configuration.vcpus, vcpuType: configuration.vcpuType)
-        let replay = try platform.firmware.bootLog(bootChain, secureBoot: true).replay()
-        let sha256 = replay.values.banks[.sha256] ?? [:]
-        var pcrs: [Int: [UInt8]] = [:]
-        for index in [4, 7, 8, 9] { pcrs[index] = sha256[UInt32(index)] }
-        return DemoReferences(measurement: measurement, pcrs: pcrs)
-    }
-
-    func document() throws -> [UInt8] {
-        let tcb = EmulatedPlatform.defaultTCB
-        let document: [String: Any] = [
-            "snpMeasurements": [DemoScenario.hex(measurement)],
-            "minimumTCB": ["bootloader": Int(tcb.bootloader), "tee": Int(tcb.tee), "snp": Int(tcb.snp), "microcode": Int(tcb.microcode)],
-            "pcrs": ["sha256": Dictionary(uniqueKeysWithValues: pcrs.map { ("\($0.key)", [DemoScenario.hex($0.value)]) })],
-        ]
-        return Array(try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]))
-    }
 }
 
 /// The VM's data disk: LUKS2 whose passphrase is the key the service releases.

@@ -28,7 +28,15 @@ public struct EmulatedPlatform: Sendable {
     public init(
         product: SNPProduct = .milan, tcb: TCBComponents = EmulatedPlatform.defaultTCB, firmware: EmulatedFirmware? = nil
     ) throws(EmulatedPlatformError) {
-        do { self.secureProcessor = try EmulatedSNPChain(product: product, tcb: tcb) } catch { throw .secureProcessor(error) }
+        let chip: EmulatedSNPChain
+        do { chip = try EmulatedSNPChain(product: product, tcb: tcb) } catch { throw .secureProcessor(error) }
+        try self.init(secureProcessor: chip, firmware: firmware)
+    }
+
+    /// A host with the given emulated chip, one restored from a file (``EmulatedHostDirectory``)
+    /// for instance, running `firmware` (a synthetic OVMF image when nil).
+    public init(secureProcessor: EmulatedSNPChain, firmware: EmulatedFirmware? = nil) throws(EmulatedPlatformError) {
+        self.secureProcessor = secureProcessor
         if let firmware {
             self.firmware = firmware
         } else {
@@ -47,7 +55,8 @@ public struct EmulatedPlatform: Sendable {
     /// The emulated VCEK in PEM, as Azure's host serves a VM its VCEK.
     public var vcekPEM: String { Self.pem([self.secureProcessor.vcek]) }
 
-    private static func pem(_ certificates: [AMDCertificate]) -> String {
+    /// Certificates as consecutive PEM blocks.
+    static func pem(_ certificates: [AMDCertificate]) -> String {
         certificates.map { PEMDocument(type: "CERTIFICATE", derBytes: $0.derBytes).pemString + "\n" }.joined()
     }
 

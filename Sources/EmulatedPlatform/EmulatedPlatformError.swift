@@ -14,6 +14,8 @@ public enum EmulatedPlatformError: Error, Sendable, Equatable, CustomStringConve
     case invalidConfiguration(String)
     /// The emulated Secure Processor could not build its chain or sign a report.
     case secureProcessor(SNPError)
+    /// A saved emulated host (``EmulatedHostDirectory``) is malformed or its keys do not match.
+    case hostFile(path: String, SNPError)
     /// The firmware image could not be measured.
     case firmware(SNPMeasurementError)
     /// The emulated platform key (PK, KEK) could not be made.
@@ -36,6 +38,7 @@ public enum EmulatedPlatformError: Error, Sendable, Equatable, CustomStringConve
         case let .bootFile(path, reason): "Cannot use the boot file \(path): \(reason)."
         case let .invalidConfiguration(reason): "The launch options are inconsistent: \(reason)."
         case let .secureProcessor(error): "The emulated AMD Secure Processor failed: \(error)"
+        case let .hostFile(path, error): "The emulated host in \(path) cannot be restored: \(error)"
         case let .firmware(error): "The firmware image cannot be measured: \(error)"
         case let .firmwareKeys(reason): "The emulated platform key cannot be made: \(reason)."
         case let .tpm(step, error): "The vTPM refused a command while \(step): \(error)"

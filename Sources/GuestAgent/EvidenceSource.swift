@@ -85,11 +85,14 @@ public enum GuestAgentError: Error, Sendable, CustomStringConvertible {
     case platformNotSupported(String)
     /// A bare SEV-SNP guest whose host supplied no certificates, and none were given.
     case certificatesMissing
+    /// A runtime key file (``RuntimeKeyFile``) cannot be read, parsed or created.
+    case runtimeKeyFile(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .platformNotSupported(let platform): "the agent cannot build evidence for platform \"\(platform)\" yet"
         case .certificatesMissing: "the host supplied no VCEK certificates in the extended report: give them with --certificates"
+        case .runtimeKeyFile(let path, let reason): "the runtime key file \(path) cannot be used: \(reason)"
         }
     }
 }

@@ -64,6 +64,11 @@ public enum SNPError: Error, Sendable, Equatable, CustomStringConvertible {
     case kdsFetchFailed(url: String, reason: String)
     /// An emulated chain or report could not be generated.
     case emulationFailed(reason: String)
+    /// A saved emulated chain (``EmulatedSNPChain/pemRepresentation``) is not three certificates
+    /// and three private keys in the order it is written, or a block does not decode.
+    case emulatedChainMalformed(reason: String)
+    /// A private key of a saved emulated chain does not belong to the certificate of its role.
+    case emulatedChainKeyMismatch(role: String)
 
     public var description: String {
         switch self {
@@ -127,6 +132,10 @@ public enum SNPError: Error, Sendable, Equatable, CustomStringConvertible {
             return "Fetching \(url) from AMD KDS failed: \(reason)."
         case .emulationFailed(let reason):
             return "The emulated SEV-SNP chain or report could not be generated: \(reason)."
+        case .emulatedChainMalformed(let reason):
+            return "The saved emulated SEV-SNP chain is malformed: \(reason)."
+        case .emulatedChainKeyMismatch(let role):
+            return "The saved emulated SEV-SNP chain's \(role) private key does not belong to its \(role) certificate."
         }
     }
 }

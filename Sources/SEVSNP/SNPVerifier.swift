@@ -153,28 +153,52 @@ struct EndorsementExtensions {
     }
 
     func requireMatch(report: SNPReport, product: SNPProduct, reportedTCB: TCBComponents) throws(SNPError) {
-        let name = try self.value(Self.productName) { try ASN1IA5String(derEncoded: $0) }
-        let family = String(name).split(separator: "-").first.map(String.init) ?? ""
-        guard let certified = SNPProduct(rawValue: family) else {
-            throw .endorsementExtensionInvalid(oid: "\(Self.productName)", reason: "unknown productName \"\(name)\"")
-        }
+        let certified = try self.product()
         guard certified == product else { throw .productMismatch(expected: product, actual: certified) }
-        // fmcSPL, blSPL, teeSPL, snpSPL and ucodeSPL, in the order of TCBComponents.named.
-        let arcs: [UInt] = [9, 1, 2, 3, 8]
-        for (component, arc) in zip(reportedTCB.named, arcs) {
-            guard let reportValue = component.value else { continue }
-            let certValue = try self.value(Self.spl(arc)) { try Int(derEncoded: $0) }
-            guard certValue == Int(reportValue) else {
-                throw .endorsementTCBMismatch(
-                    component: component.name, certificate: UInt8(clamping: certValue), report: reportValue)
+        let certifiedTCB = try self.tcb(product: product)
+        for (reported, certified) in zip(reportedTCB.named, certifiedTCB.named) {
+            guard let reportValue = reported.value else { continue }
+            guard certified.value == reportValue else {
+                throw .endorsementTCBMismatch(component: reported.name, certificate: certified.value ?? 0, report: reportValue)
             }
         }
         guard report.signingKey == .vcek else { return }
-        // hwID is the only extension whose value is the raw bytes rather than DER. It is the whole
-        // CHIP_ID, except that KDS keys Turin VCEKs by the first 8 bytes of CHIP_ID.
-        let hwid = try self.rawValue(Self.hardwareID)
+        let hwid = try self.hardwareID()
         let turinPrefix = product == .turin && hwid.count == 8 && report.chipID.starts(with: hwid)
         guard hwid == report.chipID || turinPrefix else { throw .chipIDMismatch }
+    }
+
+    /// The product productName names: its family before the stepping, "Milan" of "Milan-B0".
+    func product() throws(SNPError) -> SNPProduct {
+        let name = String(try self.value(Self.productName) { try ASN1IA5String(derEncoded: $0) })
+        let family = name.split(separator: "-").first.map(String.init) ?? ""
+        guard let product = SNPProduct(rawValue: family) else {
+            throw .endorsementExtensionInvalid(oid: "\(Self.productName)", reason: "unknown productName \"\(name)\"")
+        }
+        return product
+    }
+
+    /// The SPLs the certificate certifies — blSPL .3.1, teeSPL .3.2, snpSPL .3.3, ucodeSPL .3.8,
+    /// and fmcSPL .3.9, which exists on Turin only.
+    func tcb(product: SNPProduct) throws(SNPError) -> TCBComponents {
+        TCBComponents(
+            fmc: product == .turin ? try self.spl(9) : nil, bootloader: try self.spl(1), tee: try self.spl(2),
+            snp: try self.spl(3), microcode: try self.spl(8))
+    }
+
+    /// hwID, the only extension whose value is the raw bytes rather than DER: the whole CHIP_ID,
+    /// except that KDS keys Turin VCEKs by the first 8 bytes of CHIP_ID.
+    func hardwareID() throws(SNPError) -> [UInt8] {
+        try self.rawValue(Self.hardwareID)
+    }
+
+    /// The SPL extension `arc`, an INTEGER that must fit the byte TCB_VERSION gives it.
+    private func spl(_ arc: UInt) throws(SNPError) -> UInt8 {
+        let value = try self.value(Self.spl(arc)) { try Int(derEncoded: $0) }
+        guard let spl = UInt8(exactly: value) else {
+            throw .endorsementExtensionInvalid(oid: "\(Self.spl(arc))", reason: "the SPL \(value) is not 0-255")
+        }
+        return spl
     }
 
     /// The value bytes of the extension `oid`, which must be present.

@@ -157,7 +157,7 @@ import Testing
             #expect(throws: AttestationError.self, "\(json)") { try ReferenceValues(json: Array(json.utf8)) }
         }
         // Every example policy survives a round trip through its encoding.
-        for name in ["gce-shielded-vm.policy.json", "snp-production.policy.json", "emulated-development.policy.json"] {
+        for name in ["gce-shielded-vm.policy.json", "snp-production.policy.json", "emulated-development.policy.json", "emulated-cvm.policy.json"] {
             let policy = try Self.policy(name)
             #expect(try AppraisalPolicy(json: Array(JSONEncoder().encode(policy))) == policy)
         }

@@ -41,4 +41,21 @@ struct EndorsementExtensionsTests {
             try extensions.requireMatch(report: report, product: .genoa, reportedTCB: try report.components(of: report.reportedTCB))
         }
     }
+
+    @Test("Product, TCB and hwID read from real VCEKs are the product, REPORTED_TCB and CHIP_ID of the reports they signed")
+    func readsRealVCEKs() throws {
+        var pairs = [(try TestData.milanVCEK, try SNPReport(bytes: try TestData.milanReport, product: .milan), SNPProduct.milan)]
+        for azure in TestData.azureCases {
+            guard let vcek = try azure.vcek else { continue }
+            pairs.append((vcek, try SNPReport(bytes: try azure.report), azure.directory.contains("genoa") ? .genoa : .milan))
+        }
+        #expect(pairs.count == 5)
+        for (vcek, report, expected) in pairs {
+            let extensions = EndorsementExtensions(vcek)
+            let product = try extensions.product()
+            #expect(product == expected)
+            #expect(try extensions.tcb(product: product) == (try report.components(of: report.reportedTCB, product: product)))
+            #expect(try extensions.hardwareID() == report.chipID)
+        }
+    }
 }

@@ -50,35 +50,48 @@ public struct EmulatedSNPChain: Sendable {
         guard (tcb.fmc != nil) == (product == .turin) else {
             throw .emulationFailed(reason: "an FMC SPL exists on Turin and only there")
         }
-        self.product = product
-        self.chipID = chipID
-        self.tcb = tcb
         do {
-            self.arkKey = try _RSA.Signing.PrivateKey(keySize: rsaKeySize)
-            self.askKey = try _RSA.Signing.PrivateKey(keySize: rsaKeySize)
-            self.vcekKey = P384.Signing.PrivateKey()
+            let arkKey = try _RSA.Signing.PrivateKey(keySize: rsaKeySize)
+            let askKey = try _RSA.Signing.PrivateKey(keySize: rsaKeySize)
+            let vcekKey = P384.Signing.PrivateKey()
             let arkName = try Self.name("ARK-Emulated")
             let askName = try Self.name("SEV-Emulated")
-            let root = EmulatedCertificateWriter(issuer: arkName, issuerKey: self.arkKey)
-            let intermediate = EmulatedCertificateWriter(issuer: askName, issuerKey: self.askKey)
-            self.ark = try AMDCertificate(derEncoded: try root.certificate(.init(
+            let root = EmulatedCertificateWriter(issuer: arkName, issuerKey: arkKey)
+            let intermediate = EmulatedCertificateWriter(issuer: askName, issuerKey: askKey)
+            let ark = try AMDCertificate(derEncoded: try root.certificate(.init(
                 serialNumber: Self.randomSerial(), subject: arkName,
-                publicKey: Certificate.PublicKey(self.arkKey.publicKey), extensions: try Self.caExtensions())), role: "ARK")
-            self.ask = try AMDCertificate(derEncoded: try root.certificate(.init(
+                publicKey: Certificate.PublicKey(arkKey.publicKey), extensions: try Self.caExtensions())), role: "ARK")
+            let ask = try AMDCertificate(derEncoded: try root.certificate(.init(
                 serialNumber: Self.randomSerial(), subject: askName,
-                publicKey: Certificate.PublicKey(self.askKey.publicKey), extensions: try Self.caExtensions())), role: "ASK")
+                publicKey: Certificate.PublicKey(askKey.publicKey), extensions: try Self.caExtensions())), role: "ASK")
             // KDS issues every VCEK with serial number 0.
-            self.vcek = try AMDCertificate(derEncoded: try intermediate.certificate(.init(
+            let vcek = try AMDCertificate(derEncoded: try intermediate.certificate(.init(
                 serialNumber: [0], subject: try Self.name("SEV-VCEK"),
-                publicKey: Certificate.PublicKey(self.vcekKey.publicKey),
+                publicKey: Certificate.PublicKey(vcekKey.publicKey),
                 extensions: try Self.vcekExtensions(product: product, chipID: chipID, tcb: tcb))), role: "VCEK")
-            self.anchor = try SNPTrustAnchor(
-                name: SNPTrustAnchor.emulatedName, product: product, root: self.ark, intermediates: [self.ask])
+            try self.init(
+                ark: ark, ask: ask, vcek: vcek, keys: (arkKey, askKey, vcekKey), product: product, chipID: chipID, tcb: tcb)
         } catch let error as SNPError {
             throw error
         } catch {
             throw .emulationFailed(reason: String(describing: error))
         }
+    }
+
+    /// A chain of the given certificates and keys, which the caller has matched.
+    init(
+        ark: AMDCertificate, ask: AMDCertificate, vcek: AMDCertificate,
+        keys: (ark: _RSA.Signing.PrivateKey, ask: _RSA.Signing.PrivateKey, vcek: P384.Signing.PrivateKey),
+        product: SNPProduct, chipID: [UInt8], tcb: TCBComponents
+    ) throws(SNPError) {
+        self.ark = ark
+        self.ask = ask
+        self.vcek = vcek
+        (self.arkKey, self.askKey, self.vcekKey) = keys
+        self.product = product
+        self.chipID = chipID
+        self.tcb = tcb
+        self.anchor = try SNPTrustAnchor(name: SNPTrustAnchor.emulatedName, product: product, root: ark, intermediates: [ask])
     }
 
     /// The ARK, ASK and VCEK as the verifier takes them.
