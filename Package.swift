@@ -88,7 +88,7 @@ let package = Package(
         ),
         .target(
             name: "Attestation",
-            dependencies: ["SEVSNP", "TPM2", "EventLog", "AzureCVM", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
+            dependencies: ["SEVSNP", "TPM2", "EventLog", "AzureCVM", "TDX", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
         ),
         .target(name: "GuestAttestation", dependencies: ["SEVSNP", "TPM2", "TPMClient"]),
         .target(name: "GuestAgent", dependencies: ["GuestAttestation", "Attestation", "AttestationClient", "KeyBroker", "SEVSNP", "TPM2", "TPMClient", crypto]),
@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "AttestationServerTests",
             dependencies: [
-                "AttestationServer", "AttestationClient", "Attestation", "KeyBroker", "SEVSNP", crypto, logging, asn1,
+                "AttestationServer", "AttestationClient", "Attestation", "KeyBroker", "SEVSNP", "TDX", "TDXTestSupport", crypto, logging, asn1,
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -147,10 +147,13 @@ let package = Package(
         .testTarget(name: "AuthenticodeTests", dependencies: ["Authenticode", "PCRPrediction", "EventLog", x509, asn1]),
         .testTarget(
             name: "AttestationTests",
-            dependencies: ["Attestation", "SEVSNP", "TPM2", "EventLog", "AzureCVM", "VirtualTPM", "TPMClient", crypto, x509,
+            dependencies: ["Attestation", "SEVSNP", "TPM2", "EventLog", "AzureCVM", "TDX", "TDXTestSupport", "VirtualTPM", "TPMClient", crypto, x509,
                            .product(name: "JWTKit", package: "jwt-kit")]
         ),
-        .testTarget(name: "TDXTests", dependencies: ["TDX", "EventLog", crypto, x509, asn1]),
+        .testTarget(name: "TDXTests", dependencies: ["TDX", "TDXTestSupport", "EventLog", crypto, x509, asn1]),
+        // The synthetic TDX platform (test CA, quotes, collateral) the TDX, Attestation and
+        // AttestationServer tests share; test support only, no library depends on it.
+        .target(name: "TDXTestSupport", dependencies: ["TDX", crypto, x509, asn1], path: "Tests/TDXTestSupport"),
         .testTarget(
             name: "ReferenceValueDerivationTests",
             dependencies: ["ReferenceValueDerivation", "Attestation", "EmulatedPlatform", "SEVSNP", "PCRPrediction", "Authenticode", "EventLog", "TPM2", "TPMClient", crypto]

@@ -1,13 +1,14 @@
 import Foundation
 import SEVSNP
+import TDX
 import TPM2
 
 /// The outcome of ``AppraisalPolicy/appraise(_:referenceValues:at:)``: every rule checked, with
 /// what it expected and what the evidence holds, the AR4SI claim value each outcome assigns, the
 /// trustworthiness vector and the overall status they give (draft-ietf-rats-ar4si §2.3).
 public struct Appraisal: Sendable {
-    /// The outcome of one check. A rule can give several (`pcrs` one per PCR, `boot-files` one per
-    /// application, `min-tcb` one per component).
+    /// The outcome of one check. A rule can give several (`pcrs` one per PCR, `tdx-rtmrs` one per
+    /// RTMR, `boot-files` one per application, `min-tcb` one per component).
     public struct Result: Sendable, Hashable, Codable {
         /// The rule's name in the policy ("pcrs").
         public let rule: String
@@ -93,9 +94,9 @@ extension AppraisalPolicy.Requirement {
     var claimValues: (claim: TrustworthinessClaim, affirming: Int8, warning: Int8, contraindicated: Int8) {
         switch self {
         case .platform, .nonEmulatedRoot: (.hardware, 2, 32, 97)
-        case .minimumTCB: (.hardware, 2, 32, 96)
+        case .minimumTCB, .tdxTCBStatus: (.hardware, 2, 32, 96)
         case .secureBoot, .snpPolicyFlags: (.configuration, 2, 32, 96)
-        case .snpMeasurement, .pcrs, .bootFiles: (.executables, 3, 33, 96)
+        case .snpMeasurement, .pcrs, .bootFiles, .tdxMRTD, .tdxRTMRs: (.executables, 3, 33, 96)
         case .debugForbidden: (.runtimeOpaque, 2, 32, 96)
         case .maximumAge, .runtimeKey: (.instanceIdentity, 2, 32, 97)
         }
@@ -138,10 +139,7 @@ private struct RuleChecker {
         case .minimumTCB:
             return self.minimumTCB()
         case .debugForbidden:
-            return [self.snp("SNP guest policy DEBUG") { snp in
-                Outcome(subject: "SNP guest policy DEBUG", passed: !snp.policy.debugAllowed, expected: "clear",
-                        actual: snp.policy.debugAllowed ? "set" : "clear")
-            }]
+            return [self.debugForbidden()]
         case .snpPolicyFlags:
             return [self.snpPolicyFlags()]
         case .maximumAge(let seconds):
@@ -151,6 +149,14 @@ private struct RuleChecker {
         case .runtimeKey:
             let key = self.evidence.runtimeKey.map { "P-256 key x=\($0.jwkX)" } ?? "none"
             return [Outcome(subject: "runtime key", passed: self.evidence.runtimeKey != nil, expected: "a runtime key bound with the nonce", actual: key)]
+        case .tdxMRTD:
+            return [self.tdx("TDX MRTD") { tdx in
+                Self.oneOf(self.reference.tdxMRTDs, actual: tdx.mrTD, subject: "TDX MRTD", what: "reference MRTD")
+            }]
+        case .tdxRTMRs(let indices):
+            return self.tdxRTMRs(indices: indices)
+        case .tdxTCBStatus(let accepted):
+            return [self.tdxTCBStatus(accepted: accepted)]
         }
     }
 
@@ -164,6 +170,31 @@ private struct RuleChecker {
         Outcome(subject: subject, passed: false, expected: "an SEV-SNP report", actual: "none in \(self.evidence.type.rawValue) evidence")
     }
 
+    /// An outcome that needs TDX claims, failing when the evidence has none.
+    private func tdx(_ subject: String, _ body: (TDXClaims) -> Outcome) -> Outcome {
+        guard let tdx = self.evidence.tdx else { return self.noTDReport(subject) }
+        return body(tdx)
+    }
+
+    private func noTDReport(_ subject: String) -> Outcome {
+        Outcome(subject: subject, passed: false, expected: "a TDX quote", actual: "none in \(self.evidence.type.rawValue) evidence")
+    }
+
+    /// The DEBUG bit of whichever guest the evidence describes: the SNP guest policy's (SEV-SNP
+    /// Firmware ABI §4.3) or the TD attributes' (Intel TDX Module ABI, TD_PARAMS.ATTRIBUTES bit 0).
+    private func debugForbidden() -> Outcome {
+        let debug: (subject: String, set: Bool)
+        if let snp = self.evidence.snp {
+            debug = ("SNP guest policy DEBUG", snp.policy.debugAllowed)
+        } else if let tdx = self.evidence.tdx {
+            debug = ("TD attributes DEBUG", tdx.tdAttributes.debug)
+        } else {
+            return Outcome(
+                subject: "guest DEBUG", passed: false, expected: "an SEV-SNP report or a TDX quote", actual: "none in \(self.evidence.type.rawValue) evidence")
+        }
+        return Outcome(subject: debug.subject, passed: !debug.set, expected: "clear", actual: debug.set ? "set" : "clear")
+    }
+
     /// Membership in reference values; more than two are summarised rather than listed.
     private static func oneOf(_ allowed: [[UInt8]], actual: [UInt8], subject: String, what: String) -> Outcome {
         let expected = switch allowed.count {
@@ -174,15 +205,52 @@ private struct RuleChecker {
         return Outcome(subject: subject, passed: allowed.contains(actual), expected: expected, actual: ByteEncoding.hex(actual))
     }
 
+    /// SecureBoot as the verified event log measured it: a TPM's (PCR 7) or a TD's CC event log
+    /// (RTMR[0]).
     private func secureBoot() -> Outcome {
         let actual: String
-        switch (self.evidence.tpm, self.evidence.tpm?.eventLog, self.evidence.tpm?.eventLog?.secureBoot) {
-        case (nil, _, _): actual = "no TPM quote in \(self.evidence.type.rawValue) evidence"
-        case (_, nil, _): actual = "no event log"
-        case (_, _, nil): actual = "SecureBoot not measured in PCR 7"
-        case (_, _, let enabled?): actual = enabled ? "enabled" : "disabled"
+        let log: (present: Bool, secureBoot: Bool?, register: String)
+        if let tdx = self.evidence.tdx {
+            log = (tdx.eventLog != nil, tdx.eventLog?.secureBoot, "RTMR[0]")
+        } else if let tpm = self.evidence.tpm {
+            log = (tpm.eventLog != nil, tpm.eventLog?.secureBoot, "PCR 7")
+        } else {
+            return Outcome(subject: "secure boot", passed: false, expected: "enabled", actual: "no TPM quote in \(self.evidence.type.rawValue) evidence")
+        }
+        switch log {
+        case (false, _, _): actual = "no event log"
+        case (true, nil, let register): actual = "SecureBoot not measured in \(register)"
+        case (true, let enabled?, _): actual = enabled ? "enabled" : "disabled"
         }
         return Outcome(subject: "secure boot", passed: actual == "enabled", expected: "enabled", actual: actual)
+    }
+
+    private func tdxRTMRs(indices: [Int]?) -> [Outcome] {
+        let references = self.reference.tdxRTMRs
+        let checked = indices ?? references.keys.sorted()
+        guard !checked.isEmpty else {
+            return [Outcome(subject: "TDX RTMRs", passed: false, expected: "reference RTMR values", actual: "none configured")]
+        }
+        return checked.map { index in
+            self.tdx("RTMR[\(index)]") { tdx in
+                Self.oneOf(references[index] ?? [], actual: tdx.rtmrs[index], subject: "RTMR[\(index)]", what: "reference value")
+            }
+        }
+    }
+
+    /// The TCB status of TCB Info's evaluation, with its advisories; a quote evaluated without TCB
+    /// Info fails, saying why.
+    private func tdxTCBStatus(accepted: [TCBStatus]) -> Outcome {
+        let subject = "TDX TCB status"
+        return self.tdx(subject) { tdx in
+            let expected = "one of \(accepted.map(\.rawValue).joined(separator: ", "))"
+            guard let tcb = tdx.tcb else {
+                let reason = tdx.collateral == .none ? "no collateral" : "the collateral has no TCB Info"
+                return Outcome(subject: subject, passed: false, expected: expected, actual: "not evaluated: \(reason)")
+            }
+            let advisories = tcb.advisoryIDs.isEmpty ? "" : " (\(tcb.advisoryIDs.joined(separator: ", ")))"
+            return Outcome(subject: subject, passed: accepted.contains(tcb.status), expected: expected, actual: tcb.status.rawValue + advisories)
+        }
     }
 
     private func pcrs(bank: TPMAlgorithmID, indices: [Int]?) -> [Outcome] {

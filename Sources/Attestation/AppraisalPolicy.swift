@@ -1,4 +1,5 @@
 import Foundation
+import TDX
 import TPM2
 
 /// What a relying party requires of verified evidence: a list of rules in a declarative JSON
@@ -50,7 +51,8 @@ public struct AppraisalPolicy: Sendable, Hashable {
         case bootFiles
         /// Every component of the SNP REPORTED_TCB is at least the reference minimum (`min-tcb`).
         case minimumTCB
-        /// The SNP guest policy forbids debugging (`debug-forbidden`).
+        /// The guest cannot be debugged: the SNP guest policy's DEBUG bit or the TD attributes'
+        /// DEBUG bit is clear (`debug-forbidden`).
         case debugForbidden
         /// The SNP guest policy sets only reference-allowed flags (`snp-policy-flags`).
         case snpPolicyFlags
@@ -59,6 +61,14 @@ public struct AppraisalPolicy: Sendable, Hashable {
         case maximumAge(seconds: Int)
         /// The evidence binds a runtime key (`runtime-key`).
         case runtimeKey
+        /// The TDX MRTD is one of the reference MRTDs (`tdx-mrtd`).
+        case tdxMRTD
+        /// Each listed TDX RTMR equals one of its reference values; all RTMRs the reference values
+        /// list when `indices` is nil (`tdx-rtmrs`, member `indices`).
+        case tdxRTMRs(indices: [Int]?)
+        /// The TDX TCB status Intel's collateral gives is one of these (`tdx-tcb-status`, member
+        /// `in`, `["UpToDate"]` when absent).
+        case tdxTCBStatus([TCBStatus])
 
         /// The rule's name in the JSON format.
         public var name: String {
@@ -74,6 +84,9 @@ public struct AppraisalPolicy: Sendable, Hashable {
             case .snpPolicyFlags: "snp-policy-flags"
             case .maximumAge: "max-report-age"
             case .runtimeKey: "runtime-key"
+            case .tdxMRTD: "tdx-mrtd"
+            case .tdxRTMRs: "tdx-rtmrs"
+            case .tdxTCBStatus: "tdx-tcb-status"
             }
         }
     }
@@ -145,9 +158,23 @@ extension AppraisalPolicy.Rule: Codable {
                 throw DecodingError.dataCorruptedError(forKey: AnyCodingKey("seconds"), in: container, debugDescription: "a maximum age cannot be negative")
             }
             self.requirement = .maximumAge(seconds: seconds)
+        case "tdx-rtmrs":
+            parameters = ["indices"]
+            let indices = try container.decodeIfPresent([Int].self, forKey: AnyCodingKey("indices"))
+            if let bad = indices?.first(where: { !(0...3).contains($0) }) {
+                throw DecodingError.dataCorruptedError(forKey: AnyCodingKey("indices"), in: container, debugDescription: "\(bad) is not an RTMR index 0-3")
+            }
+            self.requirement = .tdxRTMRs(indices: indices)
+        case "tdx-tcb-status":
+            parameters = ["in"]
+            let statuses = try container.decodeIfPresent([TCBStatus].self, forKey: AnyCodingKey("in")) ?? [.upToDate]
+            guard !statuses.isEmpty else {
+                throw DecodingError.dataCorruptedError(forKey: AnyCodingKey("in"), in: container, debugDescription: "no TCB status would be accepted")
+            }
+            self.requirement = .tdxTCBStatus(statuses)
         default:
             let simple: [AppraisalPolicy.Requirement] = [
-                .nonEmulatedRoot, .secureBoot, .snpMeasurement, .bootFiles, .minimumTCB, .debugForbidden, .snpPolicyFlags, .runtimeKey,
+                .nonEmulatedRoot, .secureBoot, .snpMeasurement, .bootFiles, .minimumTCB, .debugForbidden, .snpPolicyFlags, .runtimeKey, .tdxMRTD,
             ]
             guard let requirement = simple.first(where: { $0.name == name }) else {
                 throw DecodingError.dataCorruptedError(forKey: AnyCodingKey("rule"), in: container, debugDescription: "\"\(name)\" is not a rule (see docs/policy.md)")
@@ -170,7 +197,11 @@ extension AppraisalPolicy.Rule: Codable {
             try container.encodeIfPresent(indices, forKey: AnyCodingKey("indices"))
         case .maximumAge(let seconds):
             try container.encode(seconds, forKey: AnyCodingKey("seconds"))
-        case .nonEmulatedRoot, .secureBoot, .snpMeasurement, .bootFiles, .minimumTCB, .debugForbidden, .snpPolicyFlags, .runtimeKey:
+        case .tdxRTMRs(let indices):
+            try container.encodeIfPresent(indices, forKey: AnyCodingKey("indices"))
+        case .tdxTCBStatus(let statuses):
+            try container.encode(statuses, forKey: AnyCodingKey("in"))
+        case .nonEmulatedRoot, .secureBoot, .snpMeasurement, .bootFiles, .minimumTCB, .debugForbidden, .snpPolicyFlags, .runtimeKey, .tdxMRTD:
             break
         }
         if self.severity != .contraindicated { try container.encode(self.severity, forKey: AnyCodingKey("severity")) }

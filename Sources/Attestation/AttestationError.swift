@@ -1,6 +1,7 @@
 import AzureCVM
 import EventLog
 import SEVSNP
+import TDX
 import TPM2
 
 /// The step of the verification pipeline an ``AttestationError`` belongs to, for callers that
@@ -9,13 +10,15 @@ import TPM2
 public enum AttestationStep: String, Sendable, Hashable, Codable, CaseIterable {
     /// Decoding the evidence bundle, its runtime key and nonce.
     case evidence
-    /// The signature and certificate chain of the hardware report or attestation key, up to a root.
+    /// The signature and certificate chain of the hardware report, quote or attestation key, up
+    /// to a root, and for TDX the TCB evaluation against Intel's collateral.
     case endorsement
     /// The nonce and runtime key the evidence answers (``EvidenceBinding``).
     case binding
     /// The TPM2_Quote: signature, qualifying data and PCR digest.
     case quote
-    /// The event log: its parsing, replay and agreement with the quoted PCRs.
+    /// The event log: its parsing, replay and agreement with the quoted PCRs or the TD report's
+    /// RTMRs.
     case eventLog = "event log"
     /// Decoding an appraisal policy or reference values.
     case policy
@@ -34,8 +37,6 @@ public enum AttestationError: Error, Sendable, Equatable, CustomStringConvertibl
     case unsupportedBundleVersion(Int)
     /// The bundle's `type` names no evidence type this library knows.
     case unknownEvidenceType(String)
-    /// The evidence type is defined but cannot be verified by this build.
-    case evidenceTypeNotSupported(EvidenceType, reason: String)
     /// The runtime key is not a P-256 public JWK.
     case runtimeKeyInvalid(reason: String)
     /// The nonce has a length ``EvidenceBinding`` does not accept.
@@ -58,11 +59,14 @@ public enum AttestationError: Error, Sendable, Equatable, CustomStringConvertibl
     /// The Azure HCL report does not vouch for the vTPM attestation key: its REPORT_DATA does not
     /// commit to the runtime claims, or the claims hold no usable AK.
     case hclReportNotVerified(AzureCVMError)
+    /// The TDX quote, its PCK chain or QE report did not verify, or its collateral does not apply
+    /// (signature, dates, platform, TCB level).
+    case tdxVerificationFailed(TDXError)
 
     /// The bundle answers another nonce than the one the verifier issued.
     case nonceMismatch(expected: [UInt8], actual: [UInt8])
-    /// A signed binding field (REPORT_DATA, extraData) does not hold the value the nonce and
-    /// runtime key bind to.
+    /// A signed binding field (REPORT_DATA, REPORTDATA, extraData) does not hold the value the
+    /// nonce and runtime key bind to.
     case bindingMismatch(field: String, expected: [UInt8], actual: [UInt8])
     /// The expected binding names a field this evidence type does not have.
     case bindingNotApplicable(EvidenceType, binding: String)
@@ -79,6 +83,8 @@ public enum AttestationError: Error, Sendable, Equatable, CustomStringConvertibl
     case eventLogEventDataMismatch(String)
     /// Replaying the event log gives another value than the quote holds for a PCR.
     case eventLogReplayMismatch(bank: String, index: Int, replayed: [UInt8], quoted: [UInt8])
+    /// Replaying the CC event log gives another value than the TD report holds for RTMR[index].
+    case eventLogRTMRMismatch(index: Int, replayed: [UInt8], reported: [UInt8])
     /// The event log extends a PCR the quote does not cover.
     case eventLogPCRNotQuoted(bank: String, index: Int)
     /// None of the banks the event log records is quoted.
@@ -99,18 +105,18 @@ public enum AttestationError: Error, Sendable, Equatable, CustomStringConvertibl
     /// The pipeline step the failure belongs to.
     public var step: AttestationStep {
         switch self {
-        case .bundleMalformed, .unsupportedBundleVersion, .unknownEvidenceType, .evidenceTypeNotSupported,
-             .runtimeKeyInvalid, .nonceLengthInvalid:
+        case .bundleMalformed, .unsupportedBundleVersion, .unknownEvidenceType, .runtimeKeyInvalid, .nonceLengthInvalid:
             .evidence
         case .snpVerificationFailed, .emulatedRootNotAllowed, .attestationKeyInvalid, .attestationKeyNotCertified,
-             .akCertificateChainInvalid, .akCertificateKeyMismatch, .ekCertificateChainInvalid, .hclReportNotVerified:
+             .akCertificateChainInvalid, .akCertificateKeyMismatch, .ekCertificateChainInvalid, .hclReportNotVerified,
+             .tdxVerificationFailed:
             .endorsement
         case .nonceMismatch, .bindingMismatch, .bindingNotApplicable, .runtimeKeyNotBound:
             .binding
         case .quoteVerificationFailed:
             .quote
-        case .eventLogMalformed, .eventLogEventDataMismatch, .eventLogReplayMismatch, .eventLogPCRNotQuoted,
-             .eventLogBanksNotQuoted:
+        case .eventLogMalformed, .eventLogEventDataMismatch, .eventLogReplayMismatch, .eventLogRTMRMismatch,
+             .eventLogPCRNotQuoted, .eventLogBanksNotQuoted:
             .eventLog
         case .policyInvalid, .referenceValuesInvalid:
             .policy
@@ -134,8 +140,6 @@ public enum AttestationError: Error, Sendable, Equatable, CustomStringConvertibl
             "the evidence bundle has version \(version); only version 1 is defined."
         case let .unknownEvidenceType(type):
             "the evidence type \"\(type)\" is not one of \(EvidenceType.allCases.map(\.rawValue).joined(separator: ", "))."
-        case let .evidenceTypeNotSupported(type, reason):
-            "\(type.rawValue) evidence cannot be verified yet: \(reason)."
         case let .runtimeKeyInvalid(reason):
             "the runtime key is not a P-256 public JWK: \(reason)."
         case let .nonceLengthInvalid(length):
@@ -156,6 +160,8 @@ public enum AttestationError: Error, Sendable, Equatable, CustomStringConvertibl
             "the EK certificate does not chain to a trusted TPM root: \(error.description)."
         case let .hclReportNotVerified(error):
             "the HCL report does not vouch for the vTPM attestation key. \(error.description)"
+        case let .tdxVerificationFailed(error):
+            "the TDX quote did not verify. \(error.description)"
         case let .nonceMismatch(expected, actual):
             "the evidence answers the nonce \(ByteEncoding.hex(actual)), not the nonce \(ByteEncoding.hex(expected)) the verifier issued."
         case let .bindingMismatch(field, expected, actual):
@@ -172,6 +178,8 @@ public enum AttestationError: Error, Sendable, Equatable, CustomStringConvertibl
             "an event's data does not match its digest, so its content cannot be trusted. \(reason)"
         case let .eventLogReplayMismatch(bank, index, replayed, quoted):
             "replaying the event log gives PCR \(index) (\(bank)) = \(ByteEncoding.hex(replayed)), but the quote holds \(ByteEncoding.hex(quoted))."
+        case let .eventLogRTMRMismatch(index, replayed, reported):
+            "replaying the CC event log gives RTMR[\(index)] = \(ByteEncoding.hex(replayed)), but the TD report holds \(ByteEncoding.hex(reported))."
         case let .eventLogPCRNotQuoted(bank, index):
             "the event log extends PCR \(index) (\(bank)), which the quote does not cover."
         case let .eventLogBanksNotQuoted(logged, quoted):

@@ -28,6 +28,6 @@ extension AttestationVerifier {
         let tpm = try self.verifyQuote(evidence.quote, by: QuoteVerifier(attestationKey: hcl.attestationKey), bundle: bundle, binding: binding)
         return VerifiedEvidence(
             type: .azureSEVSNPvTPM, roots: [root], nonce: bundle.nonce, binding: binding, runtimeKey: bundle.runtimeKey,
-            snp: SNPClaims(verifiedReport: hcl.snp), tpm: tpm, verificationTime: time)
+            snp: SNPClaims(verifiedReport: hcl.snp), tpm: tpm, tdx: nil, verificationTime: time)
     }
 }

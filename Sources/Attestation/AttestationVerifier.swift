@@ -1,5 +1,6 @@
 import Foundation
 import SEVSNP
+import TDX
 import TPM2
 import X509
 
@@ -8,10 +9,10 @@ import X509
 /// qualifying data was not computed by ``EvidenceBinding`` (for example captured test evidence),
 /// and cover no runtime key.
 public enum ExpectedBinding: Sendable, Hashable {
-    /// The bundle must carry this nonce, and REPORT_DATA or the quote's extraData must equal
-    /// ``EvidenceBinding``'s value for it and the bundle's runtime key.
+    /// The bundle must carry this nonce, and REPORT_DATA, REPORTDATA or the quote's extraData
+    /// must equal ``EvidenceBinding``'s value for it and the bundle's runtime key.
     case nonce([UInt8])
-    /// The SEV-SNP report's REPORT_DATA must equal these 64 bytes.
+    /// The SEV-SNP report's REPORT_DATA or the TD report's REPORTDATA must equal these 64 bytes.
     case reportData([UInt8])
     /// The quote's extraData (its qualifyingData) must equal these bytes.
     case qualifyingData([UInt8])
@@ -29,10 +30,13 @@ public enum ExpectedBinding: Sendable, Hashable {
 ///   it extends.
 /// - `azure-sev-snp-vtpm`: the SNP report inside the HCL report and its chain, the runtime claims
 ///   against REPORT_DATA, the AK they hold, then the quote and event log as for `tpm`.
+/// - `tdx`: the DCAP quote's PCK chain, QE report and signature and, with collateral, its TCB
+///   (``TDXVerifier``), then REPORTDATA against the nonce and runtime key, then the CC event log
+///   replayed and compared with every RTMR it extends.
 ///
-/// Roots: AMD's genuine SNP roots by default and the TPM roots configured. Emulated roots are
-/// trusted only when listed *and* ``Configuration/allowEmulatedRoots`` is set; every result names
-/// its roots and whether they are emulated.
+/// Roots: AMD's genuine SNP roots and Intel's SGX root by default, and the TPM roots configured.
+/// Emulated roots are trusted only when listed *and* ``Configuration/allowEmulatedRoots`` is set;
+/// every result names its roots and whether they are emulated.
 public struct AttestationVerifier: Sendable {
     /// What the verifier trusts and when it checks.
     public struct Configuration: Sendable {
@@ -44,29 +48,42 @@ public struct AttestationVerifier: Sendable {
         public var tpmRoots: [Certificate]
         /// Intermediates TPM certificate chains may pass through, besides those a bundle carries.
         public var tpmIntermediates: [Certificate]
+        /// Roots for the PCK chains of TDX quotes; Intel's SGX Root CA by default.
+        public var tdxTrustAnchors: [TDXTrustAnchor]
+        /// Intel's collateral (TCB Info, QE Identity, CRLs) TDX quotes are evaluated against. When
+        /// set, collateral a bundle carries is not used: the relying party decides which TCB Info
+        /// and CRLs apply, not the attester.
+        public var tdxCollateral: TDXCollateral?
         /// Roots of emulated SEV-SNP platforms (``SNPTrustAnchor/emulated(_:)``).
         public var emulatedSNPAnchors: [SNPTrustAnchor]
         /// Root certificates of emulated TPM platforms.
         public var emulatedTPMRoots: [Certificate]
+        /// Roots of emulated TDX platforms (a test CA standing in for Intel's).
+        public var emulatedTDXAnchors: [TDXTrustAnchor]
         /// Whether evidence chaining to an emulated root is accepted (and marked emulated) or refused.
         public var allowEmulatedRoots: Bool
         /// The time certificates are checked at; nil for the current time at each verification.
         public var verificationTime: Date?
 
-        /// A configuration; the defaults trust AMD's genuine SNP roots only, no TPM root and no
-        /// emulated root, and check certificates at the current time.
+        /// A configuration; the defaults trust AMD's genuine SNP roots and Intel's SGX root only,
+        /// no TPM root and no emulated root, use no TDX collateral but a bundle's, and check
+        /// certificates at the current time.
         public init(
             snpTrustAnchors: [SNPTrustAnchor] = SNPTrustAnchor.amd, snpRevocationLists: [AMDRevocationList] = [],
             tpmRoots: [Certificate] = [], tpmIntermediates: [Certificate] = [],
-            emulatedSNPAnchors: [SNPTrustAnchor] = [], emulatedTPMRoots: [Certificate] = [],
+            tdxTrustAnchors: [TDXTrustAnchor] = [.intel], tdxCollateral: TDXCollateral? = nil,
+            emulatedSNPAnchors: [SNPTrustAnchor] = [], emulatedTPMRoots: [Certificate] = [], emulatedTDXAnchors: [TDXTrustAnchor] = [],
             allowEmulatedRoots: Bool = false, verificationTime: Date? = nil
         ) {
             self.snpTrustAnchors = snpTrustAnchors
             self.snpRevocationLists = snpRevocationLists
             self.tpmRoots = tpmRoots
             self.tpmIntermediates = tpmIntermediates
+            self.tdxTrustAnchors = tdxTrustAnchors
+            self.tdxCollateral = tdxCollateral
             self.emulatedSNPAnchors = emulatedSNPAnchors
             self.emulatedTPMRoots = emulatedTPMRoots
+            self.emulatedTDXAnchors = emulatedTDXAnchors
             self.allowEmulatedRoots = allowEmulatedRoots
             self.verificationTime = verificationTime
         }
@@ -76,6 +93,9 @@ public struct AttestationVerifier: Sendable {
     public let configuration: Configuration
     /// Verifies SNP reports, remembering each VCEK chain it has checked.
     let snpVerifier: SNPCachingVerifier
+    /// One verifier per TDX anchor, emulated ones first, each remembering the PCK chains it has
+    /// checked.
+    let tdxVerifiers: [TDXAnchorVerifier]
 
     /// Creates a verifier.
     public init(configuration: Configuration = Configuration()) {
@@ -83,6 +103,8 @@ public struct AttestationVerifier: Sendable {
         self.snpVerifier = SNPCachingVerifier(verifier: SNPVerifier(
             trustedRoots: configuration.snpTrustAnchors + configuration.emulatedSNPAnchors,
             revocationLists: configuration.snpRevocationLists))
+        self.tdxVerifiers = configuration.emulatedTDXAnchors.map { TDXAnchorVerifier($0, emulated: true, collateral: configuration.tdxCollateral) }
+            + configuration.tdxTrustAnchors.map { TDXAnchorVerifier($0, emulated: false, collateral: configuration.tdxCollateral) }
     }
 
     /// Verifies `bundle`, which must answer `binding`.
@@ -95,7 +117,7 @@ public struct AttestationVerifier: Sendable {
             try Self.requireBinding("REPORT_DATA", expected: expected, actual: evidence.report.reportData)
             return VerifiedEvidence(
                 type: .sevSNP, roots: [root], nonce: bundle.nonce, binding: binding, runtimeKey: bundle.runtimeKey,
-                snp: snp, tpm: nil, verificationTime: time)
+                snp: snp, tpm: nil, tdx: nil, verificationTime: time)
         case .tpm(let evidence):
             let roots = try self.certifyAttestationKey(evidence, at: time)
             let quoteVerifier: QuoteVerifier
@@ -107,9 +129,11 @@ public struct AttestationVerifier: Sendable {
             let tpm = try self.verifyQuote(evidence.quote, by: quoteVerifier, bundle: bundle, binding: binding)
             return VerifiedEvidence(
                 type: .tpm, roots: roots, nonce: bundle.nonce, binding: binding, runtimeKey: bundle.runtimeKey,
-                snp: nil, tpm: tpm, verificationTime: time)
+                snp: nil, tpm: tpm, tdx: nil, verificationTime: time)
         case .azureSEVSNPvTPM(let evidence):
             return try self.verifyAzure(evidence, bundle: bundle, binding: binding, at: time)
+        case .tdx(let evidence):
+            return try self.verifyTDX(evidence, bundle: bundle, binding: binding, at: time)
         }
     }
 
@@ -200,7 +224,8 @@ public struct AttestationVerifier: Sendable {
         return TPMClaims(quote: quote, eventLog: try EventLogVerification.verify(evidence.eventLog, against: quote))
     }
 
-    /// The field ``EvidenceBinding`` fills for an evidence type.
+    /// The kind of field ``EvidenceBinding`` fills for an evidence type: a hardware report's
+    /// 64-byte report data (SEV-SNP REPORT_DATA, TDX REPORTDATA) or a TPM quote's qualifying data.
     enum BindingField: String {
         case reportData = "REPORT_DATA"
         case qualifyingData = "qualifying data"

@@ -110,7 +110,12 @@ func describe(_ error: any Error) -> (field: String, reason: String) {
         return ("(document)", String(describing: error))
     }
     let field = path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-    var sentence = reason
+    return (field.isEmpty ? "(document)" : String(field.drop { $0 == "." }), withoutFullStop(reason))
+}
+
+/// `text` without its final full stops, to go inside a sentence of ``AttestationError``.
+func withoutFullStop(_ text: String) -> String {
+    var sentence = text
     while sentence.hasSuffix(".") { sentence.removeLast() }
-    return (field.isEmpty ? "(document)" : String(field.drop { $0 == "." }), sentence)
+    return sentence
 }

@@ -1,10 +1,12 @@
 import Foundation
 import SEVSNP
+import TDX
 import TPM2
 import X509
 
 // The Attestation library composes the leaf libraries — SEVSNP (reports, AMD chains), TPM2
-// (quotes, AK certificates), EventLog (replay) — into one pipeline: an ``EvidenceBundle`` is
+// (quotes, AK certificates), AzureCVM (HCL reports), TDX (DCAP quotes, Intel chains and
+// collateral), EventLog (replay) — into one pipeline: an ``EvidenceBundle`` is
 // decoded, ``AttestationVerifier`` turns it into ``VerifiedEvidence``, an ``AppraisalPolicy``
 // appraises that against ``ReferenceValues`` into an ``Appraisal``, and ``EARSigner`` signs the
 // outcome as an EAR (draft-ietf-rats-ear) JWT with jwt-kit. The only formats hand-written here
@@ -22,7 +24,8 @@ public enum EvidenceType: String, Sendable, Hashable, Codable, CaseIterable {
     /// An Azure confidential VM: the HCL report (an SEV-SNP report binding the vTPM's AK through
     /// its runtime claims) and a vTPM quote, PCR values and event log.
     case azureSEVSNPvTPM = "azure-sev-snp-vtpm"
-    /// Reserved for Intel TDX quotes; no bundle of this type is accepted yet.
+    /// An Intel TDX DCAP quote, the CC event log (CCEL) that explains its RTMRs, and optionally
+    /// Intel's collateral for it.
     case tdx
 }
 
@@ -31,7 +34,8 @@ public enum EvidenceType: String, Sendable, Hashable, Codable, CaseIterable {
 /// this request, and the hardware evidence of one ``EvidenceType``, binary fields in base64.
 ///
 /// Decoding checks the document's shape and parses every binary structure strictly (the SNP
-/// report, certificates, TPMT_PUBLIC, TPMT_SIGNATURE); it proves nothing. Pass the bundle to
+/// report, certificates, TPMT_PUBLIC, TPMT_SIGNATURE, the TDX quote and collateral); it proves
+/// nothing. Pass the bundle to
 /// ``AttestationVerifier`` for that.
 public struct EvidenceBundle: Sendable, Hashable {
     /// The bundle format version this library reads and writes.
@@ -49,6 +53,7 @@ public struct EvidenceBundle: Sendable, Hashable {
         case sevSNP(SNPEvidence)
         case tpm(TPMEvidence)
         case azureSEVSNPvTPM(AzureVTPMEvidence)
+        case tdx(TDXEvidence)
     }
 
     /// Creates a bundle.
@@ -87,6 +92,7 @@ public struct EvidenceBundle: Sendable, Hashable {
         case .sevSNP: .sevSNP
         case .tpm: .tpm
         case .azureSEVSNPvTPM: .azureSEVSNPvTPM
+        case .tdx: .tdx
         }
     }
 }

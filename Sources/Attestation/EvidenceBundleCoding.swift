@@ -2,6 +2,7 @@ import AzureCVM
 import Foundation
 import SEVSNP
 import SwiftASN1
+import TDX
 import TPM2
 import X509
 
@@ -12,14 +13,12 @@ extension EvidenceBundle: Codable {
     private static let certificateMembers: Set<String> = ["vcek", "vlek", "ask", "ark", "certificateTable"]
     private static let quoteMembers: Set<String> = ["quote", "signature", "pcrs", "eventLog"]
 
-    private static let tdxNotSupported = AttestationError.evidenceTypeNotSupported(.tdx, reason: "the tdx bundle format is reserved and not defined yet")
-
     private static func members(of type: EvidenceType) -> Set<String> {
         switch type {
         case .sevSNP: commonMembers.union(certificateMembers).union(["report", "product"])
         case .tpm: commonMembers.union(quoteMembers).union(["akPublic", "akCertificates", "ekCertificate"])
         case .azureSEVSNPvTPM: commonMembers.union(certificateMembers).union(quoteMembers).union(["hclReport"])
-        case .tdx: commonMembers
+        case .tdx: commonMembers.union(["quote", "eventLog", "collateral"])
         }
     }
 
@@ -29,7 +28,6 @@ extension EvidenceBundle: Codable {
         guard version == Self.version else { throw AttestationError.unsupportedBundleVersion(version) }
         let typeName = try container.string("type")
         guard let type = EvidenceType(rawValue: typeName) else { throw AttestationError.unknownEvidenceType(typeName) }
-        guard type != .tdx else { throw Self.tdxNotSupported }
         try decoder.requireMembers(in: Self.members(of: type))
         self.nonce = try container.base64("nonce")
         self.runtimeKey = try container.decodeIfPresent(RuntimeKey.self, forKey: AnyCodingKey("runtimeKey"))
@@ -52,7 +50,9 @@ extension EvidenceBundle: Codable {
             self.evidence = .azureSEVSNPvTPM(AzureVTPMEvidence(
                 hclReport: report.bytes, certificates: try container.snpCertificates(), quote: try container.quote()))
         case .tdx:
-            throw Self.tdxNotSupported
+            let quote = try container.parse("quote") { (bytes: [UInt8]) throws(TDXError) in try TDXQuote(bytes: bytes) }
+            self.evidence = .tdx(TDXEvidence(
+                quote: quote, eventLog: try container.optionalBase64("eventLog"), collateral: try container.tdxCollateral()))
         }
     }
 
@@ -78,6 +78,13 @@ extension EvidenceBundle: Codable {
             try container.encodeBase64(azure.hclReport, "hclReport")
             try container.encode(azure.certificates)
             try container.encode(azure.quote)
+        case .tdx(let tdx):
+            try container.encodeBase64(tdx.quoteBytes, "quote")
+            if let log = tdx.eventLog { try container.encodeBase64(log, "eventLog") }
+            if let collateral = tdx.collateral {
+                var documents = container.nestedContainer(keyedBy: AnyCodingKey.self, forKey: AnyCodingKey("collateral"))
+                for (member, bytes) in collateral.documents { try documents.encodeBase64(bytes, member) }
+            }
         }
     }
 }
@@ -147,6 +154,19 @@ extension KeyedDecodingContainer where Key == AnyCodingKey {
             }
         }
         return TPMQuoteEvidence(attest: try self.base64("quote"), signature: signature, pcrs: pcrs, eventLog: try self.optionalBase64("eventLog"))
+    }
+
+    /// The `collateral` object of `tdx` evidence: each member a document in base64, parsed by
+    /// ``TDXBundleCollateral``.
+    fileprivate func tdxCollateral() throws -> TDXBundleCollateral? {
+        let key = AnyCodingKey("collateral")
+        guard self.contains(key) else { return nil }
+        try self.superDecoder(forKey: key).requireMembers(in: TDXBundleCollateral.members)
+        let documents = try self.nestedContainer(keyedBy: AnyCodingKey.self, forKey: key)
+        return try TDXBundleCollateral(
+            tcbInfo: try documents.optionalBase64("tcbInfo"), qeIdentity: try documents.optionalBase64("qeIdentity"),
+            tcbSigningChain: try documents.optionalBase64("tcbSigningChain"), pckCRL: try documents.optionalBase64("pckCRL"),
+            rootCACRL: try documents.optionalBase64("rootCACRL"))
     }
 }
 

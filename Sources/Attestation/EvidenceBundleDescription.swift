@@ -1,5 +1,6 @@
 import AzureCVM
 import SEVSNP
+import TDX
 import TPM2
 import X509
 
@@ -31,6 +32,13 @@ extension EvidenceBundle: CustomStringConvertible {
                 lines.append("HCL report: does not parse: \(error)")
             }
             lines += Self.describe(azure.quote)
+        case .tdx(let tdx):
+            lines.append("TDX quote:")
+            lines += tdx.quote.listing.description.split(separator: "\n").map { "  " + $0 }
+            lines.append("CC event log: " + (tdx.eventLog.map { "\($0.count) bytes" } ?? "none"))
+            lines.append("collateral: " + (tdx.collateral.map { collateral in
+                collateral.documents.map { "\($0.member) (\($0.bytes.count) bytes)" }.joined(separator: ", ")
+            } ?? "none (the verifier's, if it has any)"))
         }
         return lines.joined(separator: "\n")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SEVSNP
+import TDX
 import TPM2
 
 /// The claims of ``VerifiedEvidence`` as a JSON document: what `cvm policy check --json` prints
@@ -25,6 +26,8 @@ public struct EvidenceClaims: Sendable, Hashable, Codable {
     public var snp: SNP?
     /// The TPM quote's claims.
     public var tpm: TPM?
+    /// The TDX quote's claims.
+    public var tdx: TDX?
 
     /// Claims of an SEV-SNP report (SEV-SNP Firmware ABI, pub. 56860, Table 23).
     public struct SNP: Sendable, Hashable, Codable {
@@ -57,6 +60,47 @@ public struct EvidenceClaims: Sendable, Hashable, Codable {
         public var verifiedPCRs: [Int]
         public var secureBoot: Bool?
         public var bootFiles: [BootFileClaim]?
+    }
+
+    /// Claims of a TDX quote's TD report body (Intel TDX DCAP Quoting Library API, Appendix A.3.2),
+    /// its TCB evaluation and its CC event log.
+    public struct TDX: Sendable, Hashable, Codable {
+        /// The quote version, 4 or 5.
+        public var quoteVersion: Int
+        public var mrTD: String
+        /// RTMR[0…3].
+        public var rtmrs: [String]
+        public var mrConfigID: String
+        public var mrOwner: String
+        public var mrOwnerConfig: String
+        /// MRSEAM: the TDX module's measurement.
+        public var mrSEAM: String
+        /// TEE_TCB_SVN: the TDX module's SVN and version, then the TDX TCB components.
+        public var teeTCBSVN: String
+        /// TDATTRIBUTES as a hexadecimal number.
+        public var tdAttributes: String
+        /// TDATTRIBUTES.DEBUG (bit 0).
+        public var debug: Bool
+        /// XFAM as a hexadecimal number.
+        public var xfam: String
+        public var reportData: String
+        /// The FMSPC of the PCK certificate, which names the platform's TCB Info.
+        public var fmspc: String
+        /// Where the collateral came from: `verifier`, `bundle` or `none`.
+        public var collateral: TDXClaims.CollateralSource
+        /// The TCB status Intel's TCB Info gives; absent without TCB Info.
+        public var tcbStatus: TCBStatus?
+        /// The advisories of the matched TCB levels; absent without TCB Info.
+        public var advisoryIDs: [String]?
+        /// The issuers of the CRLs checked.
+        public var revocationLists: [String]
+        public var eventLog: TDXEventLog?
+    }
+
+    /// Claims read from the replayed CC event log.
+    public struct TDXEventLog: Sendable, Hashable, Codable {
+        public var verifiedRTMRs: [Int]
+        public var secureBoot: Bool?
     }
 
     /// An EFI application's Authenticode SHA-256 and the (unverified) device path it was loaded from.
@@ -98,6 +142,18 @@ extension VerifiedEvidence {
                             verifiedBanks: log.verifiedBanks.map(\.description), verifiedPCRs: log.verifiedPCRs, secureBoot: log.secureBoot,
                             bootFiles: log.bootFiles?.map { EvidenceClaims.BootFileClaim(event: $0.event, sha256: ByteEncoding.hex($0.sha256), devicePath: $0.devicePath) })
                     })
+            },
+            tdx: self.tdx.map { tdx in
+                let body = tdx.body
+                return EvidenceClaims.TDX(
+                    quoteVersion: Int(tdx.verifiedQuote.quote.header.version), mrTD: ByteEncoding.hex(body.mrTD), rtmrs: body.rtmrs.map(ByteEncoding.hex),
+                    mrConfigID: ByteEncoding.hex(body.mrConfigID), mrOwner: ByteEncoding.hex(body.mrOwner),
+                    mrOwnerConfig: ByteEncoding.hex(body.mrOwnerConfig), mrSEAM: ByteEncoding.hex(body.mrSEAM),
+                    teeTCBSVN: ByteEncoding.hex(body.teeTCBSVN), tdAttributes: "0x" + String(body.tdAttributes.rawValue, radix: 16),
+                    debug: body.tdAttributes.debug, xfam: "0x" + String(body.xfam, radix: 16), reportData: ByteEncoding.hex(body.reportData),
+                    fmspc: ByteEncoding.hex(tdx.verifiedQuote.pckChain.pck.extensions.fmspc), collateral: tdx.collateral,
+                    tcbStatus: tdx.tcb?.status, advisoryIDs: tdx.tcb?.advisoryIDs, revocationLists: tdx.verifiedQuote.revocationListsApplied,
+                    eventLog: tdx.eventLog.map { EvidenceClaims.TDXEventLog(verifiedRTMRs: $0.verifiedRTMRs, secureBoot: $0.secureBoot) })
             })
     }
 }

@@ -15,17 +15,24 @@ public struct ReferenceValues: Sendable, Hashable {
     public var minimumTCB: SNPPolicy.MinimumTCB?
     /// The SNP guest policy flags a guest may have set (SEV-SNP Firmware ABI §4.3, Table 10).
     public var allowedSNPPolicyFlags: Set<SNPPolicyFlag>?
+    /// Accepted TDX MRTDs (48 bytes, TD report body, Intel TDX DCAP Quoting Library API A.3.2).
+    public var tdxMRTDs: [[UInt8]]
+    /// Accepted values per TDX RTMR index 0…3 (48 bytes each); an RTMR may have several.
+    public var tdxRTMRs: [Int: [[UInt8]]]
 
     /// Reference values; everything empty by default, so every rule that needs one fails.
     public init(
         snpMeasurements: [[UInt8]] = [], pcrs: [TPMAlgorithmID: [Int: [[UInt8]]]] = [:], bootFiles: [[UInt8]] = [],
-        minimumTCB: SNPPolicy.MinimumTCB? = nil, allowedSNPPolicyFlags: Set<SNPPolicyFlag>? = nil
+        minimumTCB: SNPPolicy.MinimumTCB? = nil, allowedSNPPolicyFlags: Set<SNPPolicyFlag>? = nil,
+        tdxMRTDs: [[UInt8]] = [], tdxRTMRs: [Int: [[UInt8]]] = [:]
     ) {
         self.snpMeasurements = snpMeasurements
         self.pcrs = pcrs
         self.bootFiles = bootFiles
         self.minimumTCB = minimumTCB
         self.allowedSNPPolicyFlags = allowedSNPPolicyFlags
+        self.tdxMRTDs = tdxMRTDs
+        self.tdxRTMRs = tdxRTMRs
     }
 
     /// Decodes reference values from their JSON document.
@@ -52,7 +59,7 @@ public struct ReferenceValues: Sendable, Hashable {
 }
 
 extension ReferenceValues: Decodable {
-    private static let members: Set<String> = ["snpMeasurements", "pcrs", "bootFiles", "minimumTCB", "allowedSNPPolicyFlags"]
+    private static let members: Set<String> = ["snpMeasurements", "pcrs", "bootFiles", "minimumTCB", "allowedSNPPolicyFlags", "tdxMRTDs", "tdxRTMRs"]
 
     public init(from decoder: any Decoder) throws {
         try decoder.requireMembers(in: Self.members)
@@ -61,24 +68,18 @@ extension ReferenceValues: Decodable {
         self.bootFiles = try container.hexList("bootFiles", size: 32)
         self.minimumTCB = try container.decodeIfPresent(SNPPolicy.MinimumTCB.self, forKey: AnyCodingKey("minimumTCB"))
         self.allowedSNPPolicyFlags = try container.decodeIfPresent(Set<SNPPolicyFlag>.self, forKey: AnyCodingKey("allowedSNPPolicyFlags"))
+        self.tdxMRTDs = try container.hexList("tdxMRTDs", size: 48)
+        self.tdxRTMRs = try container.registerValues(
+            container.decodeIfPresent([String: [String]].self, forKey: AnyCodingKey("tdxRTMRs")) ?? [:], member: "tdxRTMRs", register: "RTMR",
+            indices: 0...3, size: 48)
         self.pcrs = [:]
         let banks = try container.decodeIfPresent([String: [String: [String]]].self, forKey: AnyCodingKey("pcrs")) ?? [:]
         for (name, values) in banks {
             guard let bank = TPMAlgorithmID(name: name), let hash = TPMHashAlgorithm(bank) else {
                 throw DecodingError.dataCorruptedError(forKey: AnyCodingKey("pcrs"), in: container, debugDescription: "\"\(name)\" is not sha1, sha256, sha384 or sha512")
             }
-            for (indexText, hexValues) in values {
-                guard let index = Int(indexText), (0...23).contains(index), String(index) == indexText else {
-                    throw DecodingError.dataCorruptedError(forKey: AnyCodingKey("pcrs"), in: container, debugDescription: "\"\(indexText)\" is not a PCR index 0-23")
-                }
-                self.pcrs[bank, default: [:]][index] = try hexValues.map { text in
-                    guard let value = ByteEncoding.hex(text), value.count == hash.digestSize else {
-                        throw DecodingError.dataCorruptedError(
-                            forKey: AnyCodingKey("pcrs"), in: container, debugDescription: "PCR \(index) of \(name): \"\(text)\" is not \(hash.digestSize) bytes of hex")
-                    }
-                    return value
-                }
-            }
+            let decoded = try container.registerValues(values, member: "pcrs", register: "\(name) PCR", indices: 0...23, size: hash.digestSize)
+            if !decoded.isEmpty { self.pcrs[bank] = decoded }
         }
     }
 }
@@ -104,6 +105,13 @@ extension ReferenceValues: Encodable {
         if let flags = self.allowedSNPPolicyFlags {
             try container.encode(SNPPolicyFlag.allCases.filter(flags.contains), forKey: AnyCodingKey("allowedSNPPolicyFlags"))
         }
+        if !self.tdxMRTDs.isEmpty {
+            try container.encode(self.tdxMRTDs.map(ByteEncoding.hex), forKey: AnyCodingKey("tdxMRTDs"))
+        }
+        if !self.tdxRTMRs.isEmpty {
+            try container.encode(Dictionary(uniqueKeysWithValues: self.tdxRTMRs.map { (String($0.key), $0.value.map(ByteEncoding.hex)) }),
+                                 forKey: AnyCodingKey("tdxRTMRs"))
+        }
     }
 }
 
@@ -116,6 +124,29 @@ extension KeyedDecodingContainer where Key == AnyCodingKey {
             }
             return bytes
         }
+    }
+
+    /// Accepted values per register, `{"<index>": ["<hex>", …]}`, of the member `member`: each
+    /// index in `indices`, each value `size` bytes; `register` names them in errors ("sha256 PCR").
+    fileprivate func registerValues(
+        _ values: [String: [String]], member: String, register: String, indices: ClosedRange<Int>, size: Int
+    ) throws -> [Int: [[UInt8]]] {
+        var result: [Int: [[UInt8]]] = [:]
+        for (indexText, hexValues) in values {
+            guard let index = Int(indexText), indices.contains(index), String(index) == indexText else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: AnyCodingKey(member), in: self,
+                    debugDescription: "\"\(indexText)\" is not a \(register) index \(indices.lowerBound)-\(indices.upperBound)")
+            }
+            result[index] = try hexValues.map { text in
+                guard let value = ByteEncoding.hex(text), value.count == size else {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: AnyCodingKey(member), in: self, debugDescription: "\(register) \(index): \"\(text)\" is not \(size) bytes of hex")
+                }
+                return value
+            }
+        }
+        return result
     }
 }
 

@@ -1,10 +1,11 @@
 import Foundation
 import SEVSNP
+import TDX
 import TPM2
 
 /// Evidence that ``AttestationVerifier`` has verified: every signature checked up to the named
-/// roots, the nonce and runtime key binding checked, the quote's PCRs explained by the replayed
-/// event log. Only the verifier creates one, so an appraisal can never run on unverified evidence.
+/// roots, the nonce and runtime key binding checked, the quote's PCRs (or the TD report's RTMRs)
+/// explained by the replayed event log. Only the verifier creates one, so an appraisal can never run on unverified evidence.
 /// Its claims are typed here and serialised by ``claims`` for JSON output and EARs.
 public struct VerifiedEvidence: Sendable {
     /// The evidence type, which is also the platform claim.
@@ -22,12 +23,14 @@ public struct VerifiedEvidence: Sendable {
     public let snp: SNPClaims?
     /// The TPM quote's claims (`tpm` and `azure-sev-snp-vtpm` evidence).
     public let tpm: TPMClaims?
+    /// The TDX quote's claims (`tdx` evidence).
+    public let tdx: TDXClaims?
     /// The time certificates were checked at and the binding was established.
     public let verificationTime: Date
 
     init(
         type: EvidenceType, roots: [VerifiedRoot], nonce: [UInt8], binding: ExpectedBinding, runtimeKey: RuntimeKey?,
-        snp: SNPClaims?, tpm: TPMClaims?, verificationTime: Date
+        snp: SNPClaims?, tpm: TPMClaims?, tdx: TDXClaims?, verificationTime: Date
     ) {
         self.type = type
         self.roots = roots
@@ -36,6 +39,7 @@ public struct VerifiedEvidence: Sendable {
         self.runtimeKey = runtimeKey
         self.snp = snp
         self.tpm = tpm
+        self.tdx = tdx
         self.verificationTime = verificationTime
     }
 
@@ -54,10 +58,12 @@ public struct VerifiedRoot: Sendable, Hashable, Codable, CustomStringConvertible
         case tpmAKCA = "tpm-ak-ca"
         /// A CA that certified a TPM endorsement key (TCG EK Credential Profile).
         case tpmEKCA = "tpm-ek-ca"
+        /// The root of a TDX quote's PCK chain (Intel SGX PCK Certificate and CRL Profile, §3.1).
+        case tdxRootCA = "tdx-root-ca"
     }
 
-    /// The root's name: the SNP trust anchor's name ("AMD ARK-Milan", "emulated (untrusted)") or
-    /// the TPM root certificate's subject.
+    /// The root's name: the SNP or TDX trust anchor's name ("AMD ARK-Milan", "emulated
+    /// (untrusted)", "Intel SGX Root CA") or the TPM root certificate's subject.
     public let name: String
     /// What it vouches for.
     public let role: Role
@@ -89,6 +95,49 @@ public struct SNPClaims: Sendable {
     public var hostData: [UInt8] { self.verifiedReport.report.hostData }
     /// The product (Milan, Genoa, Turin).
     public var product: SNPProduct { self.verifiedReport.product }
+}
+
+/// The claims of a verified Intel TDX quote: its TD report body (Intel TDX DCAP Quoting Library
+/// API, Appendix A.3.2), the TCB status Intel's collateral gives it, and the CC event log
+/// replayed against its RTMRs.
+public struct TDXClaims: Sendable {
+    /// Where the collateral the quote was evaluated against came from.
+    public enum CollateralSource: String, Sendable, Hashable, Codable {
+        /// The verifier's configured collateral.
+        case verifier
+        /// The collateral the bundle carried (the verifier had none configured).
+        case bundle
+        /// None: the quote was verified, its TCB status not evaluated.
+        case none
+    }
+
+    /// The quote as ``TDXVerifier`` vouched for it, with every field and the TCB evaluation.
+    public let verifiedQuote: VerifiedTDXQuote
+    /// Where the collateral came from.
+    public let collateral: CollateralSource
+    /// What the replayed CC event log says; nil when the evidence has none.
+    public let eventLog: TDXEventLogClaims?
+
+    /// The TD report body.
+    public var body: TDReportBody { self.verifiedQuote.body }
+    /// MRTD: the measurement of the TD's initial contents.
+    public var mrTD: [UInt8] { self.body.mrTD }
+    /// RTMR[0…3].
+    public var rtmrs: [[UInt8]] { self.body.rtmrs }
+    /// TDATTRIBUTES, including DEBUG.
+    public var tdAttributes: TDAttributes { self.body.tdAttributes }
+    /// The TCB status and advisories, when TCB Info was part of the collateral.
+    public var tcb: TDXTCBEvaluation? { self.verifiedQuote.tcb }
+}
+
+/// What a CC event log (UEFI 2.10 §38; for TDX, MR index 1…4 is RTMR[0…3]) says once every RTMR
+/// it extends has been replayed in its SHA-384 bank and found equal to the TD report's: only
+/// events in those RTMRs are read.
+public struct TDXEventLogClaims: Sendable, Hashable {
+    /// The RTMRs (0…3) the log extends, all of which matched the TD report.
+    public let verifiedRTMRs: [Int]
+    /// The SecureBoot variable (UEFI 2.10 §3.3) as measured into RTMR[0]; nil if not measured.
+    public let secureBoot: Bool?
 }
 
 /// The claims of a verified TPM2_Quote and the event log replayed against it.

@@ -77,6 +77,10 @@ extension ReferenceValues {
             }
         }
         self.bootFiles = Self.union(self.bootFiles, other.bootFiles)
+        self.tdxMRTDs = Self.union(self.tdxMRTDs, other.tdxMRTDs)
+        for (index, accepted) in other.tdxRTMRs {
+            self.tdxRTMRs[index] = Self.union(self.tdxRTMRs[index] ?? [], accepted)
+        }
         switch (self.minimumTCB, other.minimumTCB) {
         case (nil, let minimum), (let minimum, nil):
             self.minimumTCB = minimum

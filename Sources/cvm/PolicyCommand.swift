@@ -3,6 +3,7 @@ import Attestation
 import Foundation
 import SEVSNP
 import SwiftASN1
+import TDX
 import X509
 
 /// `cvm policy check`: verifies an evidence bundle offline and appraises it against a policy.
@@ -38,7 +39,7 @@ struct PolicyCommand: ParsableCommand {
         @Option(help: "The nonce the evidence must answer, in hex; without it the bundle's own nonce is used, which checks the binding but not freshness.")
         var nonce: String?
 
-        @Option(help: "For evidence made by other tooling: the exact SEV-SNP REPORT_DATA (hex) instead of a nonce.")
+        @Option(help: "For evidence made by other tooling: the exact SEV-SNP REPORT_DATA or TDX REPORTDATA (hex) instead of a nonce.")
         var reportData: String?
 
         @Option(help: "For evidence made by other tooling: the exact quote qualifying data (hex) instead of a nonce.")
@@ -47,11 +48,17 @@ struct PolicyCommand: ParsableCommand {
         @Option(help: "A root CA certificate (PEM or DER) for TPM attestation key and EK certificates. Repeatable.")
         var tpmRoot: [String] = []
 
-        @Option(help: "The root of an emulated platform: an emulated ARK or TPM CA certificate (PEM or DER). Repeatable.")
+        @Option(help: "The root of an emulated platform: an emulated ARK, or a TPM CA or TDX test root certificate (PEM or DER). Repeatable.")
         var emulatedRoot: [String] = []
 
         @Option(help: "An AMD CRL (DER or PEM). Repeatable.")
         var crl: [String] = []
+
+        @Option(help: """
+            A directory of Intel collateral for TDX quotes (\(TDXCollateral.FileName.tcbInfo), \(TDXCollateral.FileName.qeIdentity), \
+            \(TDXCollateral.FileName.tcbSigningChain), PCK and root CA CRLs, as `cvm tdx verify --collateral` reads it); used instead of a bundle's.
+            """)
+        var tdxCollateral: String?
 
         @Option(help: "Check certificate validity at this ISO 8601 time instead of now, e.g. 2025-06-01T00:00:00Z.")
         var at: String?
@@ -108,7 +115,8 @@ struct PolicyCommand: ParsableCommand {
 
         private func configuration() throws -> AttestationVerifier.Configuration {
             // An emulated root is an AMD-style ARK (RSA-PSS, which only SEVSNP's certificate
-            // reader takes) anchoring SNP chains, or an X.509 CA anchoring TPM chains.
+            // reader takes) anchoring SNP chains, or an X.509 CA anchoring TPM chains and, when
+            // self-signed, TDX PCK chains.
             var emulatedARKs: [SNPTrustAnchor] = []
             var emulatedCAs: [Certificate] = []
             for file in self.emulatedRoot {
@@ -123,11 +131,17 @@ struct PolicyCommand: ParsableCommand {
                 emulatedARKs += arks
                 emulatedCAs += cas
             }
+            let emulatedTDXAnchors = try emulatedCAs.compactMap { certificate in
+                var der = DER.Serializer()
+                try der.serialize(certificate)
+                return try? TDXTrustAnchor(name: certificate.subject.description, derEncodedRoot: der.serializedBytes)
+            }
             return AttestationVerifier.Configuration(
                 snpRevocationLists: try self.crl.map { try AMDRevocationList(derOrPEM: try readFile($0)) },
                 tpmRoots: try self.tpmRoot.flatMap { try Certificate.all(derOrPEM: try readFile($0)) },
-                emulatedSNPAnchors: emulatedARKs, emulatedTPMRoots: emulatedCAs, allowEmulatedRoots: self.allowEmulated,
-                verificationTime: self.at.flatMap { ISO8601DateFormatter().date(from: $0) })
+                tdxCollateral: try self.tdxCollateral.map { try loadTDXCollateral($0) },
+                emulatedSNPAnchors: emulatedARKs, emulatedTPMRoots: emulatedCAs, emulatedTDXAnchors: emulatedTDXAnchors,
+                allowEmulatedRoots: self.allowEmulated, verificationTime: self.at.flatMap { ISO8601DateFormatter().date(from: $0) })
         }
     }
 }

@@ -19,7 +19,8 @@ struct TestService {
         let service = AttestationService(
             store: store,
             configuration: ServiceConfiguration(masterKey: .random(), adminToken: adminToken,
-                                                verifier: .init(emulatedSNPAnchors: [.emulated(EmulatedSNP.chain)], allowEmulatedRoots: allowEmulated)),
+                                                verifier: .init(emulatedSNPAnchors: [.emulated(EmulatedSNP.chain)], emulatedTDXAnchors: [SyntheticTDX.platform.anchor],
+                                                                allowEmulatedRoots: allowEmulated)),
             metrics: ServiceMetrics(), logger: logger)
         try await service.prepare()
         let app = Application(router: ServiceRouter.make(service: service), logger: logger)

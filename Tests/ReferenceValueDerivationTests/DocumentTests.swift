@@ -62,6 +62,20 @@ struct DocumentTests {
         #expect(try ReferenceValues(json: try ReferenceValues().jsonEncoded()) == ReferenceValues())
     }
 
+    @Test("The TDX members survive encoding and merging: the committed Azure TDX example round-trips")
+    func tdxMembers() throws {
+        let example = try Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../examples/policies/azure-tdx.reference.json").standardized)
+        let document = try ReferenceValues(json: Array(example))
+        #expect(!document.tdxMRTDs.isEmpty || !document.tdxRTMRs.isEmpty)
+        #expect(try ReferenceValues(json: try document.jsonEncoded()) == document)
+        var merged = ReferenceValues()
+        merged.merge(document)
+        merged.merge(document)
+        #expect(merged.tdxMRTDs == document.tdxMRTDs)
+        #expect(merged.tdxRTMRs == document.tdxRTMRs)
+    }
+
     @Test("Merging keeps an example document's values and adds the derived ones")
     func mergesExample() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -1,5 +1,6 @@
 import Foundation
 import TDX
+import TDXTestSupport
 import Testing
 
 @Suite("TDX caching verifier")

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import TDX
+import TDXTestSupport
 import Testing
 
 /// TCB Info, QE Identity and TCB evaluation. Real Intel collateral for the Azure quote was not

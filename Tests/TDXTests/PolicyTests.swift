@@ -1,6 +1,7 @@
 import Foundation
 import EventLog
 import TDX
+import TDXTestSupport
 import Testing
 
 @Suite("TDX policy appraisal")

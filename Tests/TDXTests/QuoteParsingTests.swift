@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import TDX
+import TDXTestSupport
 import Testing
 
 /// Offsets of the Azure quote's parts, from the quote v4 layout (Intel TDX DCAP Quoting Library

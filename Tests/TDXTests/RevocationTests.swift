@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SwiftASN1
 import TDX
+import TDXTestSupport
 import Testing
 import X509
 

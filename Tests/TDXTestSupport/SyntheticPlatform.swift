@@ -9,33 +9,38 @@ import X509
 /// signed with them. Real collateral (TCB Info, QE Identity, CRLs) for the real Azure quote was not
 /// available, so the collateral code paths are exercised with these. Nothing here is trusted unless
 /// a test passes ``anchor`` to the verifier explicitly; every name says "synthetic test".
-struct SyntheticPlatform {
-    static let notBefore = ISO8601DateFormatter().date(from: "2024-01-01T00:00:00Z")!
-    static let notAfter = ISO8601DateFormatter().date(from: "2034-01-01T00:00:00Z")!
+///
+/// Shared by the TDX, Attestation and AttestationServer tests (this target is test support only;
+/// no library depends on it).
+public struct SyntheticPlatform: Sendable {
+    public static let notBefore = ISO8601DateFormatter().date(from: "2024-01-01T00:00:00Z")!
+    public static let notAfter = ISO8601DateFormatter().date(from: "2034-01-01T00:00:00Z")!
     /// Inside every synthetic validity period and collateral window.
-    static let time = ISO8601DateFormatter().date(from: "2025-06-01T00:00:00Z")!
+    public static let time = ISO8601DateFormatter().date(from: "2025-06-01T00:00:00Z")!
     /// The MRSIGNER of Intel's TD QE, as the Azure quote's QE report carries it.
-    static let qeMRSigner = [UInt8](hex: "dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5")
+    public static let qeMRSigner = [UInt8](hex: "dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5")
 
-    let rootKey = P256.Signing.PrivateKey()
-    let platformCAKey = P256.Signing.PrivateKey()
-    let pckKey = P256.Signing.PrivateKey()
-    let tcbSignerKey = P256.Signing.PrivateKey()
-    let root: Certificate
-    let platformCA: Certificate
-    let pck: Certificate
-    let tcbSigner: Certificate
-    let anchor: TDXTrustAnchor
+    public let rootKey = P256.Signing.PrivateKey()
+    public let platformCAKey = P256.Signing.PrivateKey()
+    public let pckKey = P256.Signing.PrivateKey()
+    public let tcbSignerKey = P256.Signing.PrivateKey()
+    public let root: Certificate
+    public let platformCA: Certificate
+    public let pck: Certificate
+    public let tcbSigner: Certificate
+    public let anchor: TDXTrustAnchor
 
     /// The TCB the PCK certificate certifies.
-    struct PCKTCBSpec {
-        var sgxComponents: [Int] = [6, 6, 2, 2, 3, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0]
-        var pceSVN = 11
-        var fmspc = [UInt8](hex: "00806f050000")
-        var pceID = [UInt8](hex: "0000")
+    public struct PCKTCBSpec: Sendable {
+        public var sgxComponents: [Int] = [6, 6, 2, 2, 3, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0]
+        public var pceSVN = 11
+        public var fmspc = [UInt8](hex: "00806f050000")
+        public var pceID = [UInt8](hex: "0000")
+
+        public init() {}
     }
 
-    init(pckTCB: PCKTCBSpec = PCKTCBSpec(), pckNotAfter: Date = Self.notAfter) throws {
+    public init(pckTCB: PCKTCBSpec = PCKTCBSpec(), pckNotAfter: Date = Self.notAfter) throws {
         let rootName = try Self.name("Synthetic SGX Root CA (synthetic test, untrusted)")
         let caName = try Self.name("Synthetic SGX PCK Platform CA (synthetic test)")
         self.root = try Self.certificate(
@@ -52,14 +57,14 @@ struct SyntheticPlatform {
         self.anchor = try TDXTrustAnchor(name: "synthetic test root", derEncodedRoot: try Self.der(self.root))
     }
 
-    static func name(_ commonName: String) throws -> DistinguishedName {
+    public static func name(_ commonName: String) throws -> DistinguishedName {
         try DistinguishedName {
             CommonName(commonName)
             OrganizationName("CVMKit synthetic test CA")
         }
     }
 
-    static func certificate(
+    public static func certificate(
         subject: DistinguishedName, issuer: DistinguishedName, key: P256.Signing.PublicKey, signer: P256.Signing.PrivateKey, isCA: Bool,
         serial: Int, notAfter: Date = Self.notAfter, extra: [Certificate.Extension] = []
     ) throws -> Certificate {
@@ -73,18 +78,18 @@ struct SyntheticPlatform {
             signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions, issuerPrivateKey: .init(signer))
     }
 
-    static func der(_ certificate: Certificate) throws -> [UInt8] {
+    public static func der(_ certificate: Certificate) throws -> [UInt8] {
         var serializer = DER.Serializer()
         try serializer.serialize(certificate)
         return serializer.serializedBytes
     }
 
-    static func pem(_ certificates: [Certificate]) throws -> String {
+    public static func pem(_ certificates: [Certificate]) throws -> String {
         try certificates.map { try $0.serializeAsPEM().pemString }.joined(separator: "\n") + "\n"
     }
 
     /// The Intel SGX extensions (PCK Certificate and CRL Profile §3.5.1) for `tcb`.
-    static func sgxExtensions(_ tcb: PCKTCBSpec) throws -> [UInt8] {
+    public static func sgxExtensions(_ tcb: PCKTCBSpec) throws -> [UInt8] {
         let base: [UInt] = [1, 2, 840, 113741, 1, 13, 1]
         func oid(_ arcs: [UInt]) throws -> ASN1ObjectIdentifier { try ASN1ObjectIdentifier(elements: base + arcs) }
         var serializer = DER.Serializer()
@@ -129,33 +134,39 @@ struct SyntheticPlatform {
     // MARK: Quotes
 
     /// The fields of a synthetic quote.
-    struct QuoteSpec {
-        var version: UInt16 = 4
-        var bodyType: UInt16 = 2
+    public struct QuoteSpec: Sendable {
+        public var version: UInt16
+        public var bodyType: UInt16
         /// TDX module SVN 5, major version 3 (identity "TDX_03"), then the other TDX components.
-        var teeTCBSVN = [UInt8](hex: "05030500000000000000000000000000")
-        var mrSignerSEAM = [UInt8](repeating: 0, count: 48)
-        var seamAttributes: UInt64 = 0
-        var tdAttributes: UInt64 = 0x1000_0000
-        var mrTD = [UInt8](repeating: 0x11, count: 48)
-        var rtmrs = (0..<4).map { [UInt8](repeating: UInt8(0x20 + $0), count: 48) }
-        var reportData = [UInt8](repeating: 0x42, count: 64)
-        var qeISVSVN: UInt16 = 4
-        var qeMRSigner = SyntheticPlatform.qeMRSigner
-        var qeMiscSelect: UInt32 = 0
-        var qeAttributes = [UInt8](hex: "1500000000000000e700000000000000")
-        var authenticationData = [UInt8](0..<32)
+        public var teeTCBSVN = [UInt8](hex: "05030500000000000000000000000000")
+        public var mrSignerSEAM = [UInt8](repeating: 0, count: 48)
+        public var seamAttributes: UInt64 = 0
+        public var tdAttributes: UInt64 = 0x1000_0000
+        public var mrTD = [UInt8](repeating: 0x11, count: 48)
+        public var rtmrs = (0..<4).map { [UInt8](repeating: UInt8(0x20 + $0), count: 48) }
+        public var reportData = [UInt8](repeating: 0x42, count: 64)
+        public var qeISVSVN: UInt16 = 4
+        public var qeMRSigner = SyntheticPlatform.qeMRSigner
+        public var qeMiscSelect: UInt32 = 0
+        public var qeAttributes = [UInt8](hex: "1500000000000000e700000000000000")
+        public var authenticationData = [UInt8](0..<32)
         /// QE REPORTDATA bytes 32–63, zero in genuine quotes.
-        var qeReportDataTail = [UInt8](repeating: 0, count: 32)
+        public var qeReportDataTail = [UInt8](repeating: 0, count: 32)
         /// Sign the QE report with this key instead of the PCK key.
-        var qeReportSigner: P256.Signing.PrivateKey?
+        public var qeReportSigner: P256.Signing.PrivateKey?
         /// Sign the quote with this key instead of the attestation key.
-        var quoteSigner: P256.Signing.PrivateKey?
+        public var quoteSigner: P256.Signing.PrivateKey?
         /// Certification data inside the QE report certification data, instead of the PEM chain.
-        var nestedCertification: (type: UInt16, data: [UInt8])?
+        public var nestedCertification: (type: UInt16, data: [UInt8])?
+
+        /// A quote of this version (4 or 5) and, for version 5, body type (2 or 3).
+        public init(version: UInt16 = 4, bodyType: UInt16 = 2) {
+            self.version = version
+            self.bodyType = bodyType
+        }
     }
 
-    func quote(_ spec: QuoteSpec = QuoteSpec()) throws -> [UInt8] {
+    public func quote(_ spec: QuoteSpec = QuoteSpec()) throws -> [UInt8] {
         var signed: [UInt8] = []
         signed.le(spec.version)
         signed.le(UInt16(2))
@@ -205,36 +216,49 @@ struct SyntheticPlatform {
     // MARK: Collateral
 
     /// A collateral document: `{"<key>":<body>,"signature":"<hex r||s>"}` signed by `signer`.
-    func signedDocument(key: String, body: String, signer: P256.Signing.PrivateKey? = nil) throws -> [UInt8] {
+    public func signedDocument(key: String, body: String, signer: P256.Signing.PrivateKey? = nil) throws -> [UInt8] {
         let signature = try (signer ?? self.tcbSignerKey).signature(for: Array(body.utf8)).rawRepresentation
         return Array("{\"\(key)\":\(body),\"signature\":\"\(Array(signature).hex)\"}".utf8)
     }
 
     /// One platform TCB level of a synthetic TCB Info.
-    struct Level {
-        var sgx: [Int] = [6, 6, 2, 2, 3, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0]
-        var pceSVN = 11
-        var tdx: [Int] = [5, 3, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-        var status = "UpToDate"
-        var advisories: [String] = []
+    public struct Level: Sendable {
+        public var sgx: [Int]
+        public var pceSVN: Int
+        public var tdx: [Int]
+        public var status: String
+        public var advisories: [String]
+
+        public init(
+            sgx: [Int] = [6, 6, 2, 2, 3, 1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0], pceSVN: Int = 11,
+            tdx: [Int] = [5, 3, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], status: String = "UpToDate", advisories: [String] = []
+        ) {
+            self.sgx = sgx
+            self.pceSVN = pceSVN
+            self.tdx = tdx
+            self.status = status
+            self.advisories = advisories
+        }
     }
 
     /// A synthetic TCB Info body.
-    struct TCBInfoSpec {
-        var id = "TDX"
-        var version = 3
-        var issueDate = "2025-05-01T00:00:00Z"
-        var nextUpdate = "2025-07-01T00:00:00Z"
-        var fmspc = "00806F050000"
-        var pceID = "0000"
-        var moduleMRSigner = String(repeating: "0", count: 96)
-        var moduleAttributesMask = "FFFFFFFFFFFFFFFF"
+    public struct TCBInfoSpec: Sendable {
+        public var id = "TDX"
+        public var version = 3
+        public var issueDate = "2025-05-01T00:00:00Z"
+        public var nextUpdate = "2025-07-01T00:00:00Z"
+        public var fmspc = "00806F050000"
+        public var pceID = "0000"
+        public var moduleMRSigner = String(repeating: "0", count: 96)
+        public var moduleAttributesMask = "FFFFFFFFFFFFFFFF"
         /// TDX module identities: id and levels as (isvsvn, status, advisories).
-        var identities: [(id: String, levels: [(Int, String, [String])])] = [("TDX_03", [(5, "UpToDate", []), (3, "OutOfDate", ["INTEL-SA-00960"])])]
-        var levels: [Level] = [Level()]
+        public var identities: [(id: String, levels: [(Int, String, [String])])] = [("TDX_03", [(5, "UpToDate", []), (3, "OutOfDate", ["INTEL-SA-00960"])])]
+        public var levels: [Level] = [Level()]
+
+        public init() {}
     }
 
-    func tcbInfoBody(_ spec: TCBInfoSpec) -> String {
+    public func tcbInfoBody(_ spec: TCBInfoSpec) -> String {
         func components(_ svns: [Int]) -> String {
             "[" + svns.map { "{\"svn\":\($0),\"category\":\"BIOS\",\"type\":\"Early Microcode Update\"}" }.joined(separator: ",") + "]"
         }
@@ -254,25 +278,27 @@ struct SyntheticPlatform {
             + "\"tcbLevels\":[\(levels.joined(separator: ","))]}"
     }
 
-    func tcbInfo(_ spec: TCBInfoSpec = TCBInfoSpec()) throws -> TCBInfo {
+    public func tcbInfo(_ spec: TCBInfoSpec = TCBInfoSpec()) throws -> TCBInfo {
         try TCBInfo(json: try self.signedDocument(key: "tcbInfo", body: self.tcbInfoBody(spec)))
     }
 
     /// A synthetic TD QE Identity body.
-    struct QEIdentitySpec {
-        var id = "TD_QE"
-        var version = 2
-        var issueDate = "2025-05-01T00:00:00Z"
-        var nextUpdate = "2025-07-01T00:00:00Z"
-        var mrSigner = SyntheticPlatform.qeMRSigner.hex.uppercased()
-        var isvProdID = 2
-        var miscSelectMask = "FFFFFFFF"
-        var attributes = "11000000000000000000000000000000"
-        var attributesMask = "FBFFFFFFFFFFFFFF0000000000000000"
-        var levels: [(Int, String, [String])] = [(4, "UpToDate", []), (2, "OutOfDate", ["INTEL-SA-00615"])]
+    public struct QEIdentitySpec: Sendable {
+        public var id = "TD_QE"
+        public var version = 2
+        public var issueDate = "2025-05-01T00:00:00Z"
+        public var nextUpdate = "2025-07-01T00:00:00Z"
+        public var mrSigner = SyntheticPlatform.qeMRSigner.hex.uppercased()
+        public var isvProdID = 2
+        public var miscSelectMask = "FFFFFFFF"
+        public var attributes = "11000000000000000000000000000000"
+        public var attributesMask = "FBFFFFFFFFFFFFFF0000000000000000"
+        public var levels: [(Int, String, [String])] = [(4, "UpToDate", []), (2, "OutOfDate", ["INTEL-SA-00615"])]
+
+        public init() {}
     }
 
-    func qeIdentityBody(_ spec: QEIdentitySpec) -> String {
+    public func qeIdentityBody(_ spec: QEIdentitySpec) -> String {
         let levels = spec.levels.map { level in
             "{\"tcb\":{\"isvsvn\":\(level.0)},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"\(level.1)\""
                 + (level.2.isEmpty ? "" : ",\"advisoryIDs\":[" + level.2.map { "\"\($0)\"" }.joined(separator: ",") + "]") + "}"
@@ -283,15 +309,15 @@ struct SyntheticPlatform {
             + "\"isvprodid\":\(spec.isvProdID),\"tcbLevels\":[\(levels.joined(separator: ","))]}"
     }
 
-    func qeIdentity(_ spec: QEIdentitySpec = QEIdentitySpec()) throws -> QEIdentity {
+    public func qeIdentity(_ spec: QEIdentitySpec = QEIdentitySpec()) throws -> QEIdentity {
         try QEIdentity(json: try self.signedDocument(key: "enclaveIdentity", body: self.qeIdentityBody(spec)))
     }
 
-    func signingChain() throws -> TCBSigningChain {
+    public func signingChain() throws -> TCBSigningChain {
         try TCBSigningChain(derOrPEM: Array(try Self.pem([self.tcbSigner, self.root]).utf8))
     }
 
-    func collateral(
+    public func collateral(
         tcbInfo: TCBInfoSpec = TCBInfoSpec(), qeIdentity: QEIdentitySpec? = QEIdentitySpec(), pckCRL: IntelRevocationList? = nil,
         rootCACRL: IntelRevocationList? = nil
     ) throws -> TDXCollateral {
@@ -301,7 +327,7 @@ struct SyntheticPlatform {
     }
 
     /// An X.509 v2 CRL (RFC 5280 §5.1) issued by `issuer`, signed ecdsa-with-SHA256 by `key`.
-    static func revocationList(
+    public static func revocationList(
         issuer: Certificate, key: P256.Signing.PrivateKey, revoking serials: [Certificate.SerialNumber],
         thisUpdate: Date = ISO8601DateFormatter().date(from: "2025-05-01T00:00:00Z")!,
         nextUpdate: Date = ISO8601DateFormatter().date(from: "2025-07-01T00:00:00Z")!
@@ -340,10 +366,20 @@ struct SyntheticPlatform {
     }
 }
 
+/// Little-endian fields and hex literals for building the synthetic structures.
 extension [UInt8] {
-    mutating func le<T: FixedWidthInteger>(_ value: T) {
+    fileprivate mutating func le<T: FixedWidthInteger>(_ value: T) {
         for index in 0..<(T.bitWidth / 8) {
             self.append(UInt8(truncatingIfNeeded: value >> (8 * index)))
         }
     }
+
+    fileprivate init(hex: String) {
+        self = stride(from: 0, to: hex.count, by: 2).map { offset in
+            let start = hex.index(hex.startIndex, offsetBy: offset)
+            return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)!
+        }
+    }
+
+    fileprivate var hex: String { self.map { String(format: "%02x", $0) }.joined() }
 }
