@@ -14,6 +14,7 @@ trap 'scripts/postgres.sh stop' EXIT
 swift build
 swift test
 scripts/service/schemathesis.sh 120
+scripts/service/tls-check.sh
 scripts/interop/run.sh swtpm
 scripts/interop/run.sh cvm
 scripts/qemu/boot-test.sh
