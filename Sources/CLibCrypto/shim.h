@@ -10,3 +10,6 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/crypto.h>
+/* Provider dispatch tables: DiskEncryption drives AES-XTS through them (provider-cipher(7)). */
+#include <openssl/core_dispatch.h>
+#include <openssl/provider.h>

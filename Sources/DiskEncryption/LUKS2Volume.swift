@@ -407,7 +407,7 @@ public struct LUKS2DataSegment: Sendable {
         while sector < sectors {
             let count = Int(min(perChunk, sectors - sector))
             if count * sectorSize != chunk.count { chunk = [UInt8](repeating: 0, count: count * sectorSize) }
-            chunk.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            chunk.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
             try cipher.encrypt(&chunk, unitSize: sectorSize, firstUnit: iv(sector), unitStep: ivStep)
             try device.write(chunk, at: segment.offset + sector * UInt64(sectorSize))
             sector += UInt64(count)

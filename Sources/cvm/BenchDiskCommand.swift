@@ -44,7 +44,7 @@ struct BenchDisk: ParsableCommand {
         let openssl = Self.run(["openssl", "version"]).output.split(separator: "\n").first.map(String.init) ?? "openssl"
         print("cvm bench disk: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(BenchPeer.version(of: "cryptsetup")); \(openssl)")
         print("")
-        print("| AES-XTS, 512-bit key (median of \(Self.rounds) alternating rounds) | encrypt (MiB/s) | decrypt (MiB/s) |")
+        print("| AES-XTS, 512-bit key (median of \(Self.rounds) alternating rounds, per CPU second) | encrypt (MiB/s) | decrypt (MiB/s) |")
         print("|---|---:|---:|")
         let runs: [() throws -> Double?] = [
             { try cvmkitThroughput(encrypting: true) }, { try cvmkitThroughput(encrypting: false) },
@@ -101,9 +101,11 @@ struct BenchDisk: ParsableCommand {
         }
     }
 
-    /// MiB/s of `bytes` per call of `body`, run for `seconds` after a warm-up call.
+    /// MiB/s of `bytes` per call of `body`, run for `seconds` of this thread's CPU time after a
+    /// warm-up call: `openssl speed` counts user CPU time, so both figures leave out the time
+    /// other work on the machine takes.
     static func rate(seconds: Double, bytes: Int, _ body: () throws -> Void) throws -> Double {
-        try callsPerSecond(seconds: seconds, body) * Double(bytes) / Self.mebibyte
+        try callsPerSecond(seconds: seconds, cpuTime: true, body) * Double(bytes) / Self.mebibyte
     }
 
     /// The encryption and decryption columns of `cryptsetup benchmark` (MiB/s, kernel crypto API
@@ -163,16 +165,48 @@ struct BenchDisk: ParsableCommand {
     }
 
     /// Runs a tool found in PATH; returns its exit status and standard output and error together.
+    /// posix_spawnp with an empty signal mask and default dispositions: Foundation's Process
+    /// hands the child the mask of the thread that spawns it, where every signal is blocked, and
+    /// `openssl speed` would then never see the SIGALRM that ends each of its measurements.
     static func run(_ arguments: [String]) -> (status: Int32, output: String) {
-        let process = Process()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardOutput = pipe
-        process.standardError = pipe
-        guard (try? process.run()) != nil else { return (-1, "\(arguments[0]) not found") }
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { return (-1, "pipe: \(String(cString: strerror(errno)))") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, ends[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, ends[1], 2)
+        posix_spawn_file_actions_addclose(&actions, ends[0])
+        posix_spawn_file_actions_addclose(&actions, ends[1])
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let error = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
+        close(ends[1])
+        defer { close(ends[0]) }
+        guard error == 0 else { return (-1, "\(arguments[0]): \(String(cString: strerror(error)))") }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let got = chunk.withUnsafeMutableBytes { read(ends[0], $0.baseAddress, $0.count) }
+            if got < 0, errno == EINTR { continue }
+            guard got > 0 else { break }
+            output += chunk[..<got]
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        // WIFEXITED / WEXITSTATUS: the low 7 bits are the terminating signal, if any.
+        let exit = status & 0x7F == 0 ? (status >> 8) & 0xFF : -1
+        return (exit, String(decoding: output, as: UTF8.self))
     }
 }

@@ -48,19 +48,29 @@ func hexEncoded(_ bytes: [UInt8]) -> String {
 }
 
 /// Runs `body` once to warm up, then repeatedly for `seconds` (and at least `minimumCalls`
-/// times); returns calls per second. Shared by the `cvm bench` commands.
-func callsPerSecond(seconds: Double, minimumCalls: Int = 1, _ body: () throws -> Void) rethrows -> Double {
+/// times); returns calls per second. With `cpuTime` the seconds are this thread's CPU time
+/// rather than wall-clock time, as `openssl speed` counts (user time unless -elapsed), so that
+/// other load on a shared machine does not count. Shared by the `cvm bench` commands.
+func callsPerSecond(seconds: Double, minimumCalls: Int = 1, cpuTime: Bool = false, _ body: () throws -> Void) rethrows -> Double {
     try body()
     let clock = ContinuousClock()
-    let start = clock.now
+    let wallStart = clock.now
+    let cpuStart = threadCPUTime()
     var count = 0
     var elapsed: Duration = .zero
     repeat {
         try body()
         count += 1
-        elapsed = clock.now - start
+        elapsed = cpuTime ? threadCPUTime() - cpuStart : clock.now - wallStart
     } while elapsed < .seconds(seconds) || count < minimumCalls
     return Double(count) / elapsed.inSeconds
+}
+
+/// CPU time the calling thread has used (CLOCK_THREAD_CPUTIME_ID).
+func threadCPUTime() -> Duration {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
 }
 
 extension Duration {
