@@ -30,6 +30,9 @@ struct BenchVTPM: ParsableCommand {
     @Option(help: "The swtpm executable.")
     var swtpm: String = "swtpm"
 
+    @Option(help: "Passed to cvm vtpm serve (0: block at once, as swtpm does); its default when not given.")
+    var pollMicroseconds: Int?
+
     func validate() throws {
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
     }
@@ -47,13 +50,14 @@ struct BenchVTPM: ParsableCommand {
                  "--flags", "not-need-init,startup-clear"]
             },
             try BenchPeer.start(name: "cvm vtpm serve", executable: me) { port in
-                ["vtpm", "serve", "--no-mssim", "--swtpm-port", "\(port)", "--startup-clear"]
+                ["vtpm", "serve", "--no-mssim", "--swtpm-port", "\(port)", "--startup-clear"] + (pollMicroseconds.map { ["--poll-microseconds", "\($0)"] } ?? [])
             },
         ]
         defer { peers.forEach { $0.stop() } }
 
         print("cvm bench vtpm: \(seconds) s per operation per TPM in \(Self.rounds) alternating rounds (median shown), one client, swtpm socket protocol on loopback")
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(BenchPeer.version(of: swtpm))")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(BenchPeer.version(of: swtpm))"
+              + (pollMicroseconds.map { "; cvm vtpm serve --poll-microseconds \($0)" } ?? ""))
         var table: [(String, [Double])] = []
         for workload in TPMWorkload.all {
             let clients = peers.map { TPM2Client(transport: SwtpmTransport(port: $0.port)) }
@@ -177,12 +181,12 @@ extension TPM2Client {
 /// A TPM server process started for the benchmark, on the first free pair of ports found.
 final class BenchPeer {
     let name: String
-    let process: Process
+    let pid: pid_t
     let port: UInt16
 
-    private init(name: String, process: Process, port: UInt16) {
+    private init(name: String, pid: pid_t, port: UInt16) {
         self.name = name
-        self.process = process
+        self.pid = pid
         self.port = port
     }
 
@@ -190,27 +194,29 @@ final class BenchPeer {
         for _ in 0..<20 {
             // Below the ephemeral range, so a port in use by an outgoing connection is unlikely.
             let port = UInt16.random(in: 20000...31998)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable.contains("/") ? executable : "/usr/bin/env")
-            process.arguments = executable.contains("/") ? arguments(port) : [executable] + arguments(port)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let pid = try launchProcess(executable, arguments(port))
             for _ in 0..<50 {
-                if (try? Connection.connect(host: "127.0.0.1", port: port)) != nil { return BenchPeer(name: name, process: process, port: port) }
-                guard process.isRunning else { break }
+                if (try? Connection.connect(host: "127.0.0.1", port: port)) != nil { return BenchPeer(name: name, pid: pid, port: port) }
+                guard !hasExited(pid) else { break }
                 Thread.sleep(forTimeInterval: 0.1)
             }
-            if process.isRunning { process.terminate() }
+            stop(pid)
         }
         throw ValidationError("could not start \(name) (\(executable))")
     }
 
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+    func stop() { Self.stop(pid) }
+
+    /// SIGTERM, then waits for the process to end.
+    private static func stop(_ pid: pid_t) {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    }
+
+    private static func hasExited(_ pid: pid_t) -> Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == pid
     }
 
     static func version(of executable: String) -> String {

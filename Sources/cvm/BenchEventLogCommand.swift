@@ -109,16 +109,7 @@ struct BenchEventLog: ParsableCommand {
     /// Foundation's Process adds milliseconds of its own per launch, which would hide the
     /// start-up cost of the programs being compared.
     static func spawn(_ path: String, _ arguments: [String], allowFailure: Bool = false) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let error = posix_spawn(&pid, path, &actions, nil, argv, environ)
-        guard error == 0 else { throw ValidationError("cannot start \(path): \(String(cString: strerror(error)))") }
+        let pid = try launchProcess(path, arguments)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         guard allowFailure || status == 0 else {
