@@ -38,7 +38,7 @@ struct BenchEventLog: ParsableCommand {
 
         let corpus = try LogCorpus(directory: logs, accepting: tpm2Eventlog)
         print("cvm bench eventlog: \(seconds) s per contestant per workload in \(Self.rounds) alternating rounds (median shown)")
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(Self.version(tpm2Eventlog, "--version"))")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(ChildProcess.firstLine(tpm2Eventlog))")
         print("logs: \(corpus.logs.count) in \(logs) that tpm2_eventlog parses (\(corpus.events) events, \(corpus.bytes) bytes)"
             + (corpus.rejected.isEmpty ? "" : "; left out, tpm2_eventlog refuses them: \(corpus.rejected.joined(separator: ", "))"))
 
@@ -109,11 +109,9 @@ struct BenchEventLog: ParsableCommand {
     /// Foundation's Process adds milliseconds of its own per launch, which would hide the
     /// start-up cost of the programs being compared.
     static func spawn(_ path: String, _ arguments: [String], allowFailure: Bool = false) throws {
-        let pid = try launchProcess(path, arguments)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let status = ChildProcess.wait(try ChildProcess.start([path] + arguments))
         guard allowFailure || status == 0 else {
-            throw ValidationError("\(path) \(arguments.joined(separator: " ")) exited with wait status \(status)")
+            throw ValidationError("\(path) \(arguments.joined(separator: " ")) exited with status \(status)")
         }
     }
 
@@ -131,18 +129,6 @@ struct BenchEventLog: ParsableCommand {
         let kernels = (try? FileManager.default.contentsOfDirectory(atPath: "/boot"))?.filter { $0.hasPrefix("vmlinuz-") }.sorted() ?? []
         guard let kernel = kernels.last else { throw ValidationError("no /boot/vmlinuz-*; give --image") }
         return "/boot/" + kernel
-    }
-
-    private static func version(_ tool: String, _ flag: String) -> String {
-        let process = Process()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = [flag]
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return tool }
-        process.waitUntilExit()
-        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? tool
     }
 }
 

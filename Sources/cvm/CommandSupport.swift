@@ -35,33 +35,6 @@ func readBinaryFile(_ path: String) throws(FileReadError) -> [UInt8] {
     }
 }
 
-/// Starts `executable` (a path, or a name looked up on PATH) with `arguments` and its output
-/// discarded, with posix_spawn. The child starts with no signal blocked and every signal at
-/// its default action, whatever the parent had: swtpm started by Foundation's Process came up
-/// with SIGTERM blocked, so the benchmark's terminate request never ended it.
-func launchProcess(_ executable: String, _ arguments: [String]) throws -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var none = sigset_t(), all = sigset_t()
-    sigemptyset(&none)
-    sigfillset(&all)
-    posix_spawnattr_setsigmask(&attributes, &none)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let error = posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
-    guard error == 0 else { throw ValidationError("cannot start \(executable): \(String(cString: strerror(error)))") }
-    return pid
-}
-
 /// Lowercase hex, two digits per byte.
 func hexEncoded(_ bytes: [UInt8]) -> String {
     let digits = Array("0123456789abcdef".utf8)
@@ -79,6 +52,11 @@ func hexEncoded(_ bytes: [UInt8]) -> String {
 /// rather than wall-clock time, as `openssl speed` counts (user time unless -elapsed), so that
 /// other load on a shared machine does not count. Shared by the `cvm bench` commands.
 func callsPerSecond(seconds: Double, minimumCalls: Int = 1, cpuTime: Bool = false, _ body: () throws -> Void) rethrows -> Double {
+    try timedCalls(seconds: seconds, minimumCalls: minimumCalls, cpuTime: cpuTime, body).rate
+}
+
+/// `callsPerSecond`, with the number of timed calls.
+func timedCalls(seconds: Double, minimumCalls: Int = 1, cpuTime: Bool = false, _ body: () throws -> Void) rethrows -> (rate: Double, calls: Int) {
     try body()
     let clock = ContinuousClock()
     let wallStart = clock.now
@@ -90,7 +68,7 @@ func callsPerSecond(seconds: Double, minimumCalls: Int = 1, cpuTime: Bool = fals
         count += 1
         elapsed = cpuTime ? threadCPUTime() - cpuStart : clock.now - wallStart
     } while elapsed < .seconds(seconds) || count < minimumCalls
-    return Double(count) / elapsed.inSeconds
+    return (Double(count) / elapsed.inSeconds, count)
 }
 
 /// CPU time the calling thread has used (CLOCK_THREAD_CPUTIME_ID).
