@@ -68,10 +68,7 @@ public final class MSSimTransport: TPMTransport, @unchecked Sendable {
 
     public func send(_ command: [UInt8]) throws(TPMClientError) -> [UInt8] {
         try commandChannel.exchange { connection throws(VTPMTransportError) in
-            try connection.writeU32(Self.sendCommand)
-            try connection.write([locality])
-            try connection.writeU32(UInt32(command.count))
-            try connection.write(command)
+            try connection.write(Connection.u32(Self.sendCommand) + [locality] + Connection.u32(UInt32(command.count)) + command)
             let size = try connection.readU32()
             guard size <= ReusedConnection.maxResponse else { throw .socket("mssim response size \(size)", errno: EPROTO) }
             let response = try connection.read(exactly: Int(size))
@@ -98,10 +95,7 @@ public final class SwtpmTransport: TPMTransport, @unchecked Sendable {
     public func send(_ command: [UInt8]) throws(TPMClientError) -> [UInt8] {
         try dataChannel.exchange { connection throws(VTPMTransportError) in
             try connection.write(command)
-            let header = try connection.read(exactly: 10)
-            let size = Int(header[2...5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
-            guard (10...ReusedConnection.maxResponse).contains(size) else { throw .socket("swtpm response size \(size)", errno: EPROTO) }
-            return header + (try connection.read(exactly: size - 10))
+            return try connection.readTPMFrame(maximum: ReusedConnection.maxResponse)
         }
     }
 }
@@ -185,7 +179,8 @@ public final class DeviceTransport: TPMTransport, @unchecked Sendable {
 }
 
 /// A TCP connection opened on first use, reused for later exchanges, and dropped after a
-/// failure so that the next exchange reconnects. Exchanges are serialized.
+/// failure so that the next exchange reconnects. Exchanges are serialized. It reads ahead: the
+/// server sends nothing but replies, so a reply usually takes one read.
 final class ReusedConnection: @unchecked Sendable {
     static let maxResponse = 0x10000
 
@@ -206,6 +201,7 @@ final class ReusedConnection: @unchecked Sendable {
         defer { lock.unlock() }
         do {
             let connection = try self.connection ?? Connection.connect(host: host, port: port)
+            connection.readsAhead = true
             self.connection = connection
             return try body(connection)
         } catch {

@@ -14,7 +14,10 @@ struct BenchCommand: ParsableCommand {
 }
 
 /// `cvm bench vtpm`: operations per second through one client against Debian's swtpm and
-/// against `cvm vtpm serve`, both over the swtpm socket protocol on loopback, in one run.
+/// against `cvm vtpm serve`, all over the swtpm socket protocol on loopback, in one run. Ours
+/// runs twice: as served by default (a command connection polls briefly for the next command
+/// before it sleeps) and with `--poll-microseconds 0` (it sleeps at once, as swtpm does). Each
+/// server's CPU time per operation is shown beside its rate, so the price of polling is visible.
 struct BenchVTPM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vtpm",
@@ -30,8 +33,14 @@ struct BenchVTPM: ParsableCommand {
     @Option(help: "The swtpm executable.")
     var swtpm: String = "swtpm"
 
+    @Option(help: "Run only the operations whose name contains this text (case-insensitive); repeatable.")
+    var only: [String] = []
+
     func validate() throws {
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        for text in only where !TPMWorkload.all.contains(where: { $0.name.localizedCaseInsensitiveContains(text) }) {
+            throw ValidationError("no operation matches --only '\(text)'; the operations: \(TPMWorkload.all.map(\.name).joined(separator: ", "))")
+        }
     }
 
     func run() throws {
@@ -39,6 +48,7 @@ struct BenchVTPM: ParsableCommand {
         try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: stateDirectory) }
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let serve = { (port: UInt16) in ["vtpm", "serve", "--no-mssim", "--swtpm-port", "\(port)", "--startup-clear"] }
 
         let peers = [
             try BenchPeer.start(name: "swtpm", executable: swtpm) { port in
@@ -46,36 +56,56 @@ struct BenchVTPM: ParsableCommand {
                  "--server", "type=tcp,port=\(port),bindaddr=127.0.0.1", "--ctrl", "type=tcp,port=\(port + 1),bindaddr=127.0.0.1",
                  "--flags", "not-need-init,startup-clear"]
             },
-            try BenchPeer.start(name: "cvm vtpm serve", executable: me) { port in
-                ["vtpm", "serve", "--no-mssim", "--swtpm-port", "\(port)", "--startup-clear"]
-            },
+            try BenchPeer.start(name: "cvm", executable: me, arguments: serve),
+            try BenchPeer.start(name: "cvm, no polling", executable: me) { serve($0) + ["--poll-microseconds", "0"] },
         ]
         defer { peers.forEach { $0.stop() } }
 
         print("cvm bench vtpm: \(seconds) s per operation per TPM in \(Self.rounds) alternating rounds (median shown), one client, swtpm socket protocol on loopback")
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(BenchPeer.version(of: swtpm))")
-        var table: [(String, [Double])] = []
-        for workload in TPMWorkload.all {
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(ChildProcess.firstLine(swtpm))")
+        print("rates in operations per second; in brackets, the server's CPU time per operation in microseconds")
+        let workloads = TPMWorkload.all.filter { workload in only.isEmpty || only.contains { workload.name.localizedCaseInsensitiveContains($0) } }
+        var table: [(String, [Measurement])] = []
+        for workload in workloads {
             let clients = peers.map { TPM2Client(transport: SwtpmTransport(port: $0.port)) }
             let operations = try clients.map { try workload.prepare($0) }
             // Short rounds alternate between the TPMs so that a change in machine load
             // affects both alike; the median round is reported.
             var rounds = [[Double]](repeating: [], count: peers.count)
+            var calls = [Int](repeating: 0, count: peers.count)
+            var cpu = [Duration](repeating: .zero, count: peers.count)
             for _ in 0..<Self.rounds {
-                for i in peers.indices { rounds[i].append(try callsPerSecond(seconds: seconds / Double(Self.rounds), minimumCalls: 3, operations[i])) }
+                for i in peers.indices {
+                    let before = peers[i].cpuTime()
+                    let (rate, count) = try timedCalls(seconds: seconds / Double(Self.rounds), minimumCalls: 3, operations[i])
+                    cpu[i] += peers[i].cpuTime() - before
+                    rounds[i].append(rate)
+                    calls[i] += count + 1  // and the warm-up call
+                }
             }
             for client in clients { try workload.cleanup(client) }
-            let rates = rounds.map { $0.sorted()[$0.count / 2] }
-            table.append((workload.name, rates))
-            let label = workload.name.padding(toLength: 40, withPad: " ", startingAt: 0)
-            print(label + String(format: "swtpm %9.1f/s   cvm %9.1f/s", rates[0], rates[1]))
+            let results = peers.indices.map { i in
+                Measurement(rate: rounds[i].sorted()[Self.rounds / 2], cpuPerCall: cpu[i].inSeconds * 1e6 / Double(calls[i]))
+            }
+            table.append((workload.name, results))
+            print(workload.name.padding(toLength: 40, withPad: " ", startingAt: 0)
+                  + zip(peers, results).map { "\($0.name) \($1)" }.joined(separator: "   "))
         }
         print("")
-        print("| operation | swtpm (ops/s) | cvm vtpm serve (ops/s) | cvm / swtpm |")
-        print("|---|---:|---:|---:|")
-        for (name, rates) in table {
-            print(String(format: "| %@ | %.1f | %.1f | %.2f |", name as NSString, rates[0], rates[1], rates[1] / rates[0]))
+        print("| operation | swtpm | cvm vtpm serve | cvm / swtpm | cvm, --poll-microseconds 0 | that / swtpm |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for (name, results) in table {
+            print("| \(name) | \(results[0]) | \(results[1]) | "
+                  + String(format: "%.2f", results[1].rate / results[0].rate)
+                  + " | \(results[2]) | " + String(format: "%.2f", results[2].rate / results[0].rate) + " |")
         }
+    }
+
+    /// One server's figures for one operation.
+    struct Measurement: CustomStringConvertible {
+        let rate: Double
+        let cpuPerCall: Double
+        var description: String { String(format: "%.0f/s (%.0f µs)", rate, cpuPerCall) }
     }
 }
 
@@ -177,12 +207,12 @@ extension TPM2Client {
 /// A TPM server process started for the benchmark, on the first free pair of ports found.
 final class BenchPeer {
     let name: String
-    let process: Process
+    let pid: pid_t
     let port: UInt16
 
-    private init(name: String, process: Process, port: UInt16) {
+    private init(name: String, pid: pid_t, port: UInt16) {
         self.name = name
-        self.process = process
+        self.pid = pid
         self.port = port
     }
 
@@ -190,38 +220,27 @@ final class BenchPeer {
         for _ in 0..<20 {
             // Below the ephemeral range, so a port in use by an outgoing connection is unlikely.
             let port = UInt16.random(in: 20000...31998)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable.contains("/") ? executable : "/usr/bin/env")
-            process.arguments = executable.contains("/") ? arguments(port) : [executable] + arguments(port)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let pid = try ChildProcess.start([executable] + arguments(port))
             for _ in 0..<50 {
-                if (try? Connection.connect(host: "127.0.0.1", port: port)) != nil { return BenchPeer(name: name, process: process, port: port) }
-                guard process.isRunning else { break }
+                if (try? Connection.connect(host: "127.0.0.1", port: port)) != nil { return BenchPeer(name: name, pid: pid, port: port) }
+                guard !ChildProcess.hasExited(pid) else { break }
                 Thread.sleep(forTimeInterval: 0.1)
             }
-            if process.isRunning { process.terminate() }
+            ChildProcess.stop(pid)
         }
         throw ValidationError("could not start \(name) (\(executable))")
     }
 
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
+    func stop() { ChildProcess.stop(pid) }
 
-    static func version(of executable: String) -> String {
-        let process = Process()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable, "--version"]
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return "\(executable): version unknown" }
-        process.waitUntilExit()
-        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? executable
+    /// The CPU time (user and system, all threads) the process has used: utime and stime,
+    /// fields 14 and 15 of /proc/PID/stat (proc(5)), in clock ticks.
+    func cpuTime() -> Duration {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let end = stat.lastIndex(of: ")") else { return .zero }
+        // Fields after the command name, which is in parentheses and may hold spaces: state is 3.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return .zero }
+        return .seconds(Double(user + system) / Double(sysconf(Int32(_SC_CLK_TCK))))
     }
 }

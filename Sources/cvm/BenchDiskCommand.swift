@@ -41,8 +41,8 @@ struct BenchDisk: ParsableCommand {
     }
 
     func run() throws {
-        let openssl = Self.run(["openssl", "version"]).output.split(separator: "\n").first.map(String.init) ?? "openssl"
-        print("cvm bench disk: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(BenchPeer.version(of: "cryptsetup")); \(openssl)")
+        let openssl = ChildProcess.firstLine("openssl", "version")
+        print("cvm bench disk: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(ChildProcess.firstLine("cryptsetup")); \(openssl)")
         print("")
         print("| AES-XTS, 512-bit key (median of \(Self.rounds) alternating rounds, per CPU second) | encrypt (MiB/s) | decrypt (MiB/s) |")
         print("|---|---:|---:|")
@@ -111,7 +111,7 @@ struct BenchDisk: ParsableCommand {
     /// The encryption and decryption columns of `cryptsetup benchmark` (MiB/s, kernel crypto API
     /// through AF_ALG), or why there are none.
     func cryptsetupThroughput() -> String {
-        let (status, output) = Self.run(["cryptsetup", "benchmark", "--cipher", "aes-xts-plain64", "--key-size", "512"])
+        let (status, output) = ChildProcess.run(["cryptsetup", "benchmark", "--cipher", "aes-xts-plain64", "--key-size", "512"])
         guard status == 0, let line = output.split(separator: "\n").last(where: { $0.contains("aes-xts") }) else {
             let reason = output.split(separator: "\n").first.map(String.init) ?? "exit \(status)"
             return "unavailable: \(reason) | – "
@@ -125,7 +125,7 @@ struct BenchDisk: ParsableCommand {
     /// The last (largest block) column of `openssl speed -evp aes-256-xts` (1000s of bytes per
     /// second) in MiB/s, or nil when openssl does not run.
     func opensslThroughput(_ extra: [String]) -> Double? {
-        let (status, output) = Self.run(["openssl", "speed", "-evp", "aes-256-xts", "-seconds", String(Int(seconds.rounded(.up)))] + extra)
+        let (status, output) = ChildProcess.run(["openssl", "speed", "-evp", "aes-256-xts", "-seconds", String(Int(seconds.rounded(.up)))] + extra)
         guard status == 0, let line = output.split(separator: "\n").last(where: { $0.hasPrefix("AES-256-XTS") }),
             let last = line.split(separator: " ").last, let thousands = Double(last.dropLast())
         else { return nil }
@@ -146,7 +146,7 @@ struct BenchDisk: ParsableCommand {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.truncate(atOffset: 17 << 20)
         try handle.close()
-        let format = Self.run(["cryptsetup", "luksFormat", "--type", "luks2", "--batch-mode", "--key-file", keyFile] + formatArguments + [path])
+        let format = ChildProcess.run(["cryptsetup", "luksFormat", "--type", "luks2", "--batch-mode", "--key-file", keyFile] + formatArguments + [path])
         guard format.status == 0 else { throw ValidationError("cryptsetup luksFormat failed: \(format.output)") }
 
         let clock = ContinuousClock()
@@ -154,7 +154,7 @@ struct BenchDisk: ParsableCommand {
         var cvmkit: [Double] = []
         for _ in 0..<repeats {
             let start = clock.now
-            let open = Self.run(["cryptsetup", "open", "--test-passphrase", "--key-file", keyFile, path])
+            let open = ChildProcess.run(["cryptsetup", "open", "--test-passphrase", "--key-file", keyFile, path])
             guard open.status == 0 else { throw ValidationError("cryptsetup open --test-passphrase failed: \(open.output)") }
             cryptsetup.append((clock.now - start).inSeconds * 1000)
             let ours = clock.now
@@ -162,51 +162,5 @@ struct BenchDisk: ParsableCommand {
             cvmkit.append((clock.now - ours).inSeconds * 1000)
         }
         return (cryptsetup.sorted()[repeats / 2], cvmkit.sorted()[repeats / 2])
-    }
-
-    /// Runs a tool found in PATH; returns its exit status and standard output and error together.
-    /// posix_spawnp with an empty signal mask and default dispositions: Foundation's Process
-    /// hands the child the mask of the thread that spawns it, where every signal is blocked, and
-    /// `openssl speed` would then never see the SIGALRM that ends each of its measurements.
-    static func run(_ arguments: [String]) -> (status: Int32, output: String) {
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { return (-1, "pipe: \(String(cString: strerror(errno)))") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, ends[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, ends[1], 2)
-        posix_spawn_file_actions_addclose(&actions, ends[0])
-        posix_spawn_file_actions_addclose(&actions, ends[1])
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let error = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
-        close(ends[1])
-        defer { close(ends[0]) }
-        guard error == 0 else { return (-1, "\(arguments[0]): \(String(cString: strerror(error)))") }
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let got = chunk.withUnsafeMutableBytes { read(ends[0], $0.baseAddress, $0.count) }
-            if got < 0, errno == EINTR { continue }
-            guard got > 0 else { break }
-            output += chunk[..<got]
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        // WIFEXITED / WEXITSTATUS: the low 7 bits are the terminating signal, if any.
-        let exit = status & 0x7F == 0 ? (status >> 8) & 0xFF : -1
-        return (exit, String(decoding: output, as: UTF8.self))
     }
 }

@@ -38,7 +38,7 @@ struct BenchEventLog: ParsableCommand {
 
         let corpus = try LogCorpus(directory: logs, accepting: tpm2Eventlog)
         print("cvm bench eventlog: \(seconds) s per contestant per workload in \(Self.rounds) alternating rounds (median shown)")
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(Self.version(tpm2Eventlog, "--version"))")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(ChildProcess.firstLine(tpm2Eventlog))")
         print("logs: \(corpus.logs.count) in \(logs) that tpm2_eventlog parses (\(corpus.events) events, \(corpus.bytes) bytes)"
             + (corpus.rejected.isEmpty ? "" : "; left out, tpm2_eventlog refuses them: \(corpus.rejected.joined(separator: ", "))"))
 
@@ -109,20 +109,9 @@ struct BenchEventLog: ParsableCommand {
     /// Foundation's Process adds milliseconds of its own per launch, which would hide the
     /// start-up cost of the programs being compared.
     static func spawn(_ path: String, _ arguments: [String], allowFailure: Bool = false) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let error = posix_spawn(&pid, path, &actions, nil, argv, environ)
-        guard error == 0 else { throw ValidationError("cannot start \(path): \(String(cString: strerror(error)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let status = ChildProcess.wait(try ChildProcess.start([path] + arguments))
         guard allowFailure || status == 0 else {
-            throw ValidationError("\(path) \(arguments.joined(separator: " ")) exited with wait status \(status)")
+            throw ValidationError("\(path) \(arguments.joined(separator: " ")) exited with status \(status)")
         }
     }
 
@@ -140,18 +129,6 @@ struct BenchEventLog: ParsableCommand {
         let kernels = (try? FileManager.default.contentsOfDirectory(atPath: "/boot"))?.filter { $0.hasPrefix("vmlinuz-") }.sorted() ?? []
         guard let kernel = kernels.last else { throw ValidationError("no /boot/vmlinuz-*; give --image") }
         return "/boot/" + kernel
-    }
-
-    private static func version(_ tool: String, _ flag: String) -> String {
-        let process = Process()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = [flag]
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return tool }
-        process.waitUntilExit()
-        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? tool
     }
 }
 

@@ -52,6 +52,11 @@ func hexEncoded(_ bytes: [UInt8]) -> String {
 /// rather than wall-clock time, as `openssl speed` counts (user time unless -elapsed), so that
 /// other load on a shared machine does not count. Shared by the `cvm bench` commands.
 func callsPerSecond(seconds: Double, minimumCalls: Int = 1, cpuTime: Bool = false, _ body: () throws -> Void) rethrows -> Double {
+    try timedCalls(seconds: seconds, minimumCalls: minimumCalls, cpuTime: cpuTime, body).rate
+}
+
+/// `callsPerSecond`, with the number of timed calls.
+func timedCalls(seconds: Double, minimumCalls: Int = 1, cpuTime: Bool = false, _ body: () throws -> Void) rethrows -> (rate: Double, calls: Int) {
     try body()
     let clock = ContinuousClock()
     let wallStart = clock.now
@@ -63,7 +68,7 @@ func callsPerSecond(seconds: Double, minimumCalls: Int = 1, cpuTime: Bool = fals
         count += 1
         elapsed = cpuTime ? threadCPUTime() - cpuStart : clock.now - wallStart
     } while elapsed < .seconds(seconds) || count < minimumCalls
-    return Double(count) / elapsed.inSeconds
+    return (Double(count) / elapsed.inSeconds, count)
 }
 
 /// CPU time the calling thread has used (CLOCK_THREAD_CPUTIME_ID).

@@ -68,16 +68,8 @@ struct SNPBenchCommand: ParsableCommand {
     /// The verify/s column of `openssl speed -seconds N ecdsap384`, from its line
     /// ` 384 bits ecdsa (nistp384)   0.0005s   0.0004s   2047.5   2432.1`.
     private func opensslVerifyRate() throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: self.openssl)
-        process.arguments = ["speed", "-seconds", String(self.seconds), "ecdsap384"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
+        let (status, printed) = ChildProcess.run([self.openssl, "speed", "-seconds", String(self.seconds), "ecdsap384"])
+        guard status == 0,
               let line = printed.split(separator: "\n").first(where: { $0.contains("ecdsa (nistp384)") }),
               let rate = line.split(separator: " ").last.flatMap({ Double($0) }) else {
             throw CommandFailure("`\(self.openssl) speed ecdsap384` did not print a verify/s figure for nistp384.")

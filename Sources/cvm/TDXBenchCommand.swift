@@ -113,16 +113,8 @@ struct BenchTDX: ParsableCommand {
     /// CPU time), from its line
     /// ` 256 bits ecdsa (nistp256)   0.0000s   0.0001s  38120.6  12803.2`.
     private func opensslVerifyRate() throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: self.openssl)
-        process.arguments = ["speed", "-seconds", String(self.seconds), "ecdsap256"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
+        let (status, printed) = ChildProcess.run([self.openssl, "speed", "-seconds", String(self.seconds), "ecdsap256"])
+        guard status == 0,
               let line = printed.split(separator: "\n").first(where: { $0.contains("ecdsa (nistp256)") }),
               let rate = line.split(separator: " ").last.flatMap({ Double($0) }) else {
             throw CommandFailure("`\(self.openssl) speed ecdsap256` did not print a verify/s figure for nistp256.")

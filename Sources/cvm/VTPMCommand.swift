@@ -50,6 +50,9 @@ struct VTPMCommand: ParsableCommand {
         @Flag(help: "Send TPM2_Startup(CLEAR) at start, like swtpm's startup-clear flag.")
         var startupClear = false
 
+        @Option(help: "Microseconds a command connection keeps polling for the next command before it sleeps (0: never poll).")
+        var pollMicroseconds: Int = 50
+
         @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
         var logLevel: String = "info"
 
@@ -58,6 +61,7 @@ struct VTPMCommand: ParsableCommand {
             if state != nil, stateKeyFile == nil { throw ValidationError("--state needs --state-key-file (the host's key for the state)") }
             if noMssim, swtpmPort == nil, swtpmCtrl == nil { throw ValidationError("nothing to serve: give --swtpm-port or --swtpm-ctrl, or drop --no-mssim") }
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level '\(logLevel)'") }
+            guard (0...10_000).contains(pollMicroseconds) else { throw ValidationError("--poll-microseconds must be in 0...10000") }
         }
 
         func run() throws {
@@ -77,17 +81,18 @@ struct VTPMCommand: ParsableCommand {
                 guard response.count >= 10, response[6...9] == [0, 0, 0, 0] else { throw ValidationError("TPM2_Startup failed") }
             }
             let stop: @Sendable () -> Void = { Foundation.exit(0) }
+            let poll = Duration.microseconds(pollMicroseconds)
             var servers: [String] = []
             if !noMssim {
                 let mssim = try MSSimServer(engine: engine, command: .tcp(host: "127.0.0.1", port: port),
-                                            platform: .tcp(host: "127.0.0.1", port: port + 1), logger: logger, onStop: stop)
+                                            platform: .tcp(host: "127.0.0.1", port: port + 1), logger: logger, pollBeforeBlocking: poll, onStop: stop)
                 mssim.start()
                 servers.append("mssim on 127.0.0.1:\(port)+\(port + 1) (TCTI mssim:host=127.0.0.1,port=\(port))")
             }
             if swtpmPort != nil || swtpmCtrl != nil {
                 let data = try swtpmData.map(ListenAddress.init(parsing:)) ?? swtpmPort.map { ListenAddress.tcp(host: "127.0.0.1", port: $0) }
                 let control = try swtpmCtrl.map(ListenAddress.init(parsing:)) ?? .tcp(host: "127.0.0.1", port: swtpmPort! + 1)
-                let swtpm = try SwtpmServer(engine: engine, data: data, control: control, logger: logger, onStop: stop)
+                let swtpm = try SwtpmServer(engine: engine, data: data, control: control, logger: logger, pollBeforeBlocking: poll, onStop: stop)
                 swtpm.start()
                 servers.append("swtpm data \(data?.description ?? "-") control \(control)" + (swtpmPort.map { " (TCTI swtpm:host=127.0.0.1,port=\($0))" } ?? ""))
             }

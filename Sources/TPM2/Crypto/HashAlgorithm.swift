@@ -39,7 +39,7 @@ public struct TPMHashAlgorithm: Hashable, Sendable, CustomStringConvertible {
         func digest<H: HashFunction>(_ function: H) -> [UInt8] {
             var function = function
             for part in parts { function.update(data: part) }
-            return Array(function.finalize())
+            return function.finalize().withUnsafeBytes { Array($0) }
         }
         switch id {
         case .sha1: return digest(Insecure.SHA1())
@@ -69,13 +69,13 @@ private protocol ByteAccumulator: Sendable {
 private struct HashState<H: HashFunction>: ByteAccumulator {
     var function = H()
     mutating func add(_ bytes: some DataProtocol) { function.update(data: bytes) }
-    func result() -> [UInt8] { Array(function.finalize()) }
+    func result() -> [UInt8] { function.finalize().withUnsafeBytes { Array($0) } }
 }
 
 private struct MACState<H: HashFunction>: ByteAccumulator {
     var function: HMAC<H>
     mutating func add(_ bytes: some DataProtocol) { function.update(data: bytes) }
-    func result() -> [UInt8] { Array(function.finalize()) }
+    func result() -> [UInt8] { function.finalize().withUnsafeBytes { Array($0) } }
 }
 
 /// An incremental hash over one of the TPM hash algorithms.
@@ -117,7 +117,9 @@ public struct TPMHMAC: Sendable {
 }
 
 /// Compares two byte strings in time that depends only on their lengths, for MACs, auth
-/// values and other secrets.
+/// values and other secrets. Inlinable, so that callers get it specialized for their
+/// collection types instead of a generic loop.
+@inlinable
 public func constantTimeEqual(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
     guard a.count == b.count else { return false }
     var difference: UInt8 = 0

@@ -38,6 +38,12 @@ public struct TPMReader: Sendable {
         self.offset = 0
     }
 
+    /// A reader over an array, sharing its storage.
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        self.offset = 0
+    }
+
     public var remaining: Int { bytes.count - offset }
     public var isAtEnd: Bool { offset == bytes.count }
 
@@ -130,14 +136,31 @@ public struct TPMWriter: Sendable {
 
     public init() {}
 
+    /// A writer with room for `capacity` bytes, for output whose size is known in advance.
+    public init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
     public mutating func u8(_ value: UInt8) { bytes.append(value) }
-    public mutating func u16(_ value: UInt16) { bytes += [UInt8(value >> 8), UInt8(truncatingIfNeeded: value)] }
+    public mutating func u16(_ value: UInt16) {
+        bytes.append(UInt8(value >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: value))
+    }
     public mutating func u32(_ value: UInt32) { for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) } }
     public mutating func u64(_ value: UInt64) { for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) } }
     public mutating func bytes(_ value: some Sequence<UInt8>) { bytes.append(contentsOf: value) }
 
+    /// Appends an array: the same as the generic form, without generic dispatch at run time.
+    public mutating func bytes(_ value: [UInt8]) { bytes.append(contentsOf: value) }
+
     /// A TPM2B with a UINT16 size prefix.
     public mutating func sized(_ value: some Collection<UInt8>) {
+        u16(UInt16(value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    /// A TPM2B from an array: the same as the generic form, without generic dispatch at run time.
+    public mutating func sized(_ value: [UInt8]) {
         u16(UInt16(value.count))
         bytes.append(contentsOf: value)
     }

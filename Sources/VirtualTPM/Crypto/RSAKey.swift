@@ -67,62 +67,20 @@ final class RSAKey: @unchecked Sendable {
 
     /// Generates a key whose primes come from `random`: a seeded DRBG for primary objects (so
     /// the same seed and template give the same key) or the system RNG otherwise. Each prime is
-    /// searched upwards from a drawn start with its top two bits set (so p·q has exactly `bits`
-    /// bits), skipping candidates a small prime divides, then tested with the Miller-Rabin
-    /// rounds FIPS 186-5 Table B.1 requires for the size.
+    /// the first one at or above a drawn start (`PrimeSearch`).
     static func generate(bits: Int, exponent: UInt32, random: inout some RandomBytes) throws(TPMResponseCode) -> (key: RSAKey, prime: [UInt8]) {
         let e = effectiveExponent(exponent)
         guard bits >= 1024, bits % 16 == 0, e >= 3, e & 1 == 1 else { throw TPMResponseCode.keySize }
         let ctx = BigNumberContext()
         while true {
-            let p = searchPrime(start: random.next(bits / 16), exponent: e, ctx: ctx)
-            let q = searchPrime(start: random.next(bits / 16), exponent: e, ctx: ctx)
+            let p = PrimeSearch.firstPrime(atOrAbove: random.next(bits / 16), exponent: e, ctx: ctx)
+            let q = PrimeSearch.firstPrime(atOrAbove: random.next(bits / 16), exponent: e, ctx: ctx)
             guard BN_cmp(p.pointer, q.pointer) != 0, let rsa = makePrivate(p: p, q: q, exponent: e, ctx: ctx) else { continue }
             var n: OpaquePointer?
             withUnsafeMutablePointer(to: &n) { RSA_get0_key(rsa, UnsafeMutablePointer(mutating: $0), nil, nil) }
             let modulus = BigNumber.copy(n!).bytes(length: bits / 8)
             return (RSAKey(rsa: rsa, modulus: modulus, exponent: e), p.bytes(length: bits / 16))
         }
-    }
-
-    /// Odd primes below 4096, for sieving candidates.
-    private static let sievePrimes: [UInt32] = {
-        var composite = [Bool](repeating: false, count: 4096)
-        var primes: [UInt32] = []
-        for n in 3..<4096 where !composite[n] {
-            primes.append(UInt32(n))
-            for multiple in stride(from: n * n, to: 4096, by: n) { composite[multiple] = true }
-        }
-        return primes
-    }()
-
-    /// The first probable prime p ≥ start (start adjusted to be odd with its top two bits set)
-    /// with gcd(p - 1, e) = 1. A search that runs past 2^20 steps starts over higher up.
-    private static func searchPrime(start: [UInt8], exponent e: UInt32, ctx: BigNumberContext) -> BigNumber {
-        var bytes = start
-        bytes[0] |= 0xC0
-        bytes[bytes.count - 1] |= 1
-        let base = BigNumber(bytes)
-        let residues = sievePrimes.map { UInt32(BN_mod_word(base.pointer, UInt($0))) }
-        let primeBits = bytes.count * 8
-        let rounds = primeBits >= 1536 ? 4 : primeBits >= 1024 ? 5 : 7
-        var delta: UInt32 = 0
-        while delta < 1 << 20 {
-            defer { delta += 2 }
-            var divisible = false
-            for (i, prime) in sievePrimes.enumerated() where (residues[i] + delta % prime) % prime == 0 {
-                divisible = true
-                break
-            }
-            if divisible { continue }
-            let candidate = BigNumber.copy(base.pointer)
-            BN_add_word(candidate.pointer, UInt(delta))
-            guard BN_mod_word(candidate.pointer, UInt(e)) != 1,
-                  BN_is_prime_fasttest_ex(candidate.pointer, Int32(rounds), ctx.pointer, 0, nil) == 1 else { continue }
-            return candidate
-        }
-        BN_add_word(base.pointer, UInt(1 << 20))
-        return searchPrime(start: base.bytes(length: bytes.count), exponent: e, ctx: ctx)
     }
 
     var byteCount: Int { modulus.count }

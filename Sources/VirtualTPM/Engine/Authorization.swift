@@ -386,10 +386,8 @@ extension TPMEngine {
     private func rollNonces(_ processing: SessionProcessing) {
         guard !noncesRolled else { return }
         for input in processing.sessions where input.handle != .password {
-            if var session = sessions[input.handle.rawValue] {
-                session.nonceTPM = SystemRandom.bytes(session.nonceTPM.count)
-                sessions[input.handle.rawValue] = session
-            }
+            guard let size = sessions[input.handle.rawValue]?.nonceTPM.count else { continue }
+            sessions[input.handle.rawValue]?.nonceTPM = SystemRandom.bytes(size)
         }
         noncesRolled = true
     }
@@ -399,12 +397,13 @@ extension TPMEngine {
         rollNonces(processing)
         defer { noncesRolled = false }
         var result: [AuthResponse] = []
+        result.reserveCapacity(processing.sessions.count)
         for (i, input) in processing.sessions.enumerated() {
             if input.handle == .password {
                 result.append(AuthResponse(nonce: [], attributes: input.attributes.intersection(.continueSession), hmac: []))
                 continue
             }
-            guard var session = sessions[input.handle.rawValue] else {
+            guard let session = sessions[input.handle.rawValue] else {
                 result.append(AuthResponse(nonce: [], attributes: input.attributes, hmac: []))
                 continue
             }
@@ -419,11 +418,10 @@ extension TPMEngine {
                 }
             }
             result.append(AuthResponse(nonce: session.nonceTPM, attributes: input.attributes, hmac: hmac))
-            if input.attributes.contains(.continueSession) {
-                if session.kind == .policy { session.resetPolicy() }
-                sessions[input.handle.rawValue] = session
-            } else {
+            if !input.attributes.contains(.continueSession) {
                 sessions[input.handle.rawValue] = nil
+            } else if session.kind == .policy {
+                sessions[input.handle.rawValue]?.resetPolicy()
             }
         }
         return result

@@ -29,9 +29,10 @@ struct CommandSpec: Sendable {
 /// A handle interface type of TPM 2.0 Part 2 §9 (TPMI_DH_OBJECT, TPMI_RH_PROVISION...): the
 /// handles a command accepts in one handle slot. A handle outside it fails unmarshaling with
 /// TPM_RC_VALUE naming the handle, before the TPM looks for the entity (Part 3 §5.4).
+/// A few kinds and permanent handles each, so plain arrays: a lookup is a handful of compares.
 struct HandleType: Sendable {
-    let kinds: Set<TPMHandle.Kind>
-    let permanent: Set<TPMHandle>
+    let kinds: [TPMHandle.Kind]
+    let permanent: [TPMHandle]
 
     func admits(_ handle: TPMHandle) -> Bool {
         guard let kind = handle.kind else { return false }
@@ -47,7 +48,7 @@ struct HandleType: Sendable {
     /// TPMI_DH_ENTITY.
     static let entity = HandleType(kinds: [.transient, .persistent, .nvIndex, .pcr], permanent: [.owner, .endorsement, .platform, .lockout])
     /// TPMI_DH_ENTITY+.
-    static let entityOrNull = HandleType(kinds: entity.kinds, permanent: entity.permanent.union([.null]))
+    static let entityOrNull = HandleType(kinds: entity.kinds, permanent: entity.permanent + [.null])
     /// TPMI_DH_PCR+.
     static let pcr = HandleType(kinds: [.pcr], permanent: [.null])
     /// TPMI_DH_CONTEXT.

@@ -208,26 +208,27 @@ public final class TPMEngine: @unchecked Sendable {
         return buildResponse(code: code, tag: tag, responseHandle: context.responseHandle, parameters: response, processing: processing)
     }
 
+    /// The response frame (Part 3 §5.2), written once into a buffer of its final size.
     private func buildResponse(code: TPMCommandCode, tag: TPMStructureTag, responseHandle: TPMHandle?, parameters: [UInt8], processing: SessionProcessing) -> [UInt8] {
-        var body = TPMWriter()
-        if let responseHandle { body.write(responseHandle) }
+        let auths = tag == .sessions ? responseAuthorizations(processing: processing, rpHashes: RPHashCache(code: code, parameters: parameters)) : []
+        var size = 10 + (responseHandle == nil ? 0 : 4) + parameters.count
         if tag == .sessions {
-            body.u32(UInt32(parameters.count))
-            body.bytes(parameters)
-            let rpHashes = RPHashCache(code: code, parameters: parameters)
-            for auth in responseAuthorizations(processing: processing, rpHashes: rpHashes) {
-                body.sized(auth.nonce)
-                body.u8(auth.attributes.rawValue)
-                body.sized(auth.hmac)
-            }
-        } else {
-            body.bytes(parameters)
+            // parameterSize, then each TPMS_AUTH_RESPONSE: two TPM2Bs and the attributes byte.
+            size += 4
+            for auth in auths { size += 5 + auth.nonce.count + auth.hmac.count }
         }
-        var writer = TPMWriter()
+        var writer = TPMWriter(capacity: size)
         writer.u16(tag.rawValue)
-        writer.u32(UInt32(10 + body.bytes.count))
+        writer.u32(UInt32(size))
         writer.u32(TPMResponseCode.success.rawValue)
-        writer.bytes(body.bytes)
+        if let responseHandle { writer.u32(responseHandle.rawValue) }
+        if tag == .sessions { writer.u32(UInt32(parameters.count)) }
+        writer.bytes(parameters)
+        for auth in auths {
+            writer.sized(auth.nonce)
+            writer.u8(auth.attributes.rawValue)
+            writer.sized(auth.hmac)
+        }
         return writer.bytes
     }
 

@@ -21,12 +21,17 @@ public final class MSSimServer: @unchecked Sendable {
     let platformListener: Listener
     let logger: Logger
     let onStop: @Sendable () -> Void
+    /// How long the command port polls for the next command before it blocks (see
+    /// `Connection.pollBeforeBlocking`).
+    let pollBeforeBlocking: Duration
 
-    public init(engine: TPMEngine, command: ListenAddress, platform: ListenAddress, logger: Logger, onStop: @escaping @Sendable () -> Void) throws(VTPMTransportError) {
+    public init(engine: TPMEngine, command: ListenAddress, platform: ListenAddress, logger: Logger, pollBeforeBlocking: Duration = .zero,
+                onStop: @escaping @Sendable () -> Void) throws(VTPMTransportError) {
         self.engine = engine
         self.commandListener = try Listener(command)
         self.platformListener = try Listener(platform)
         self.logger = logger
+        self.pollBeforeBlocking = pollBeforeBlocking
         self.onStop = onStop
     }
 
@@ -34,19 +39,14 @@ public final class MSSimServer: @unchecked Sendable {
 
     public func start() {
         let server = self
-        spawn { server.acceptLoop(server.commandListener) { server.serveCommands($0) } }
-        spawn { server.acceptLoop(server.platformListener) { server.servePlatform($0) } }
-    }
-
-    func acceptLoop(_ listener: Listener, _ handler: @escaping @Sendable (Connection) -> Void) {
-        while let connection = listener.accept() {
-            connection.acknowledgesEachRead = true
-            spawn { handler(connection) }
-        }
+        AcceptLoop(commandListener) { server.serveCommands($0) }.start()
+        AcceptLoop(platformListener) { server.servePlatform($0) }.start()
     }
 
     func serveCommands(_ connection: Connection) {
+        connection.acknowledgesEachRead = true
         connection.readsAhead = true
+        connection.pollBeforeBlocking = pollBeforeBlocking
         do {
             while true {
                 let raw = try connection.readU32()
@@ -55,14 +55,11 @@ public final class MSSimServer: @unchecked Sendable {
                     let locality = try connection.read(exactly: 1)[0]
                     guard let frame = try readSizedFrame(connection) else { return }
                     let response = engine.execute(frame, locality: locality)
-                    try connection.writeU32(UInt32(response.count))
-                    try connection.write(response)
-                    try connection.writeU32(0)
+                    // The size, the response and the trailing zero in one write.
+                    try connection.write(Connection.u32(UInt32(response.count)) + response + Connection.u32(0))
                 case .remoteHandshake:
                     _ = try connection.readU32()
-                    try connection.writeU32(1)
-                    try connection.writeU32(1)
-                    try connection.writeU32(0)
+                    try connection.write(Connection.u32(1) + Connection.u32(1) + Connection.u32(0))
                 case .sessionEnd:
                     return
                 case .stop:
@@ -90,6 +87,7 @@ public final class MSSimServer: @unchecked Sendable {
     }
 
     func servePlatform(_ connection: Connection) {
+        connection.acknowledgesEachRead = true
         do {
             while true {
                 let raw = try connection.readU32()

@@ -1,4 +1,4 @@
-import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -11,12 +11,14 @@ public enum VTPMTransportError: Error, CustomStringConvertible, Sendable {
     case badAddress(String)
     case socket(String, errno: Int32)
     case closed
+    case frameSize(Int, maximum: Int)
 
     public var description: String {
         switch self {
         case let .badAddress(text): return "bad listen address '\(text)': use tcp:HOST:PORT or unix:PATH"
         case let .socket(call, code): return "\(call) failed: \(String(cString: strerror(code)))"
         case .closed: return "connection closed"
+        case let .frameSize(size, maximum): return "frame size \(size) is outside 10...\(maximum)"
         }
     }
 }
@@ -49,8 +51,10 @@ public enum ListenAddress: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A listening socket (POSIX). The vTPM protocols are small blocking request/response
-/// exchanges, one thread per connection; they also need Unix-socket descriptor passing
-/// (swtpm's CMD_SET_DATAFD), which is why this is plain POSIX rather than an event loop.
+/// exchanges, so each connection is served by one thread doing blocking reads and writes: a
+/// command then costs one read(2) and one send(2), with no readiness polling in between. They
+/// also need Unix-socket descriptor passing (swtpm's CMD_SET_DATAFD), which is why this is plain
+/// POSIX rather than an event loop.
 final class Listener: @unchecked Sendable {
     let fd: Int32
     let address: ListenAddress
@@ -140,7 +144,10 @@ package final class Connection: @unchecked Sendable {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
-    deinit { close(fd) }
+    deinit {
+        close(fd)
+        received.deallocate()
+    }
 
     /// Opens a TCP connection to `host:port` (an IPv4 address such as 127.0.0.1).
     package static func connect(host: String, port: UInt16) throws(VTPMTransportError) -> Connection {
@@ -161,49 +168,26 @@ package final class Connection: @unchecked Sendable {
         return Connection(fd: fd)
     }
 
-    package func read(exactly count: Int) throws(VTPMTransportError) -> [UInt8] {
-        guard readsAhead else { return try readUnbuffered(count) }
-        while pending.count - pendingStart < count {
-            if pendingStart > 0 {
-                pending.removeFirst(pendingStart)
-                pendingStart = 0
-            }
-            pending += try readSome(maximum: max(count - pending.count, Self.readAheadSize))
-        }
-        defer {
-            pendingStart += count
-            if pendingStart == pending.count {
-                pending.removeAll(keepingCapacity: true)
-                pendingStart = 0
-            }
-        }
-        return Array(pending[pendingStart..<pendingStart + count])
-    }
-
-    private func readUnbuffered(_ count: Int) throws(VTPMTransportError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, count - done) }
-            if n == 0 { throw .closed }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .socket("read", errno: errno)
-            }
-            done += n
-            if acknowledgesEachRead { acknowledgeNow() }
-        }
-        return buffer
-    }
-
-    /// Set on stream connections that carry nothing but framed requests (the swtpm data
-    /// channel, the mssim command port): each read system call then takes whatever has arrived,
-    /// so a command usually costs one read instead of one per field. Not for the control
-    /// channel, whose messages may carry a file descriptor that must arrive with its bytes.
+    /// Set on stream connections that carry nothing but framed messages (the swtpm data
+    /// channel, the mssim command port, and the client side of both): each read system call
+    /// then takes whatever has arrived into a buffer kept for the connection, so a command
+    /// usually costs one read instead of one per field. Not for the control channel, whose
+    /// messages may carry a file descriptor that must arrive with its bytes.
     package var readsAhead = false
-    private var pending: [UInt8] = []
-    private var pendingStart = 0
+    /// Bytes received ahead of the reader, at `start..<end`; allocated on first use.
+    private var received = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private var start = 0
+    private var end = 0
     static let readAheadSize = 8192
+
+    /// How long a read that finds nothing buffered keeps trying without blocking before it
+    /// sleeps in read(2) (zero: never). A client sending commands back to back has its next one
+    /// on the way while the last response is still being read, and catching it without going
+    /// to sleep saves the sleep and the wake-up, which on a virtual machine cost as much as
+    /// everything else a command does. While polling the thread yields the processor after each
+    /// try, so a client that shares it runs; a client that goes quiet costs at most this much
+    /// processor time per pause.
+    package var pollBeforeBlocking: Duration = .zero
 
     /// Set for clients that write a request in several small pieces without TCP_NODELAY (the
     /// mssim TCTI): acknowledging at once keeps Nagle's algorithm on their side from waiting
@@ -216,19 +200,104 @@ package final class Connection: @unchecked Sendable {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
-    /// Reads whatever is available, up to `maximum` bytes (at least one).
-    package func readSome(maximum: Int) throws(VTPMTransportError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: maximum)
+    /// One read(2) into `buffer`, retried on EINTR; a closed peer is `.closed`.
+    private func readOnce(into buffer: UnsafeMutableRawPointer, maximum: Int) throws(VTPMTransportError) -> Int {
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, maximum) }
+            let n = Glibc.read(fd, buffer, maximum)
             if n == 0 { throw .closed }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .socket("read", errno: errno)
             }
             if acknowledgesEachRead { acknowledgeNow() }
-            return Array(buffer.prefix(n))
+            return n
         }
+    }
+
+    /// Non-blocking reads into `buffer` until something arrives or `pollBeforeBlocking` has
+    /// passed; nil when nothing came.
+    private func poll(into buffer: UnsafeMutableRawPointer, maximum: Int) throws(VTPMTransportError) -> Int? {
+        let deadline = ContinuousClock.now + pollBeforeBlocking
+        repeat {
+            let n = recv(fd, buffer, maximum, Int32(MSG_DONTWAIT))
+            if n == 0 { throw .closed }
+            if n > 0 {
+                if acknowledgesEachRead { acknowledgeNow() }
+                return n
+            }
+            guard errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR else { throw .socket("recv", errno: errno) }
+            sched_yield()
+        } while ContinuousClock.now < deadline
+        return nil
+    }
+
+    /// Reads ahead until at least `count` bytes are buffered.
+    private func fill(_ count: Int) throws(VTPMTransportError) {
+        while end - start < count {
+            if received.count - start < count {
+                // Too little room after the unread bytes: move them to the front of a buffer
+                // that can hold the whole message.
+                let capacity = max(count, Self.readAheadSize)
+                let target = capacity > received.count ? UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8) : received
+                if end > start { target.baseAddress!.copyMemory(from: received.baseAddress! + start, byteCount: end - start) }
+                if target.baseAddress != received.baseAddress { received.deallocate() }
+                received = target
+                end -= start
+                start = 0
+            }
+            if pollBeforeBlocking > .zero, let n = try poll(into: received.baseAddress! + end, maximum: received.count - end) {
+                end += n
+            } else {
+                end += try readOnce(into: received.baseAddress! + end, maximum: received.count - end)
+            }
+        }
+    }
+
+    /// Marks `count` buffered bytes as read.
+    private func consume(_ count: Int) {
+        start += count
+        if start == end {
+            start = 0
+            end = 0
+        }
+    }
+
+    /// The big-endian UINT32 at `offset` among the buffered bytes.
+    private func bufferedU32(at offset: Int) -> UInt32 {
+        UInt32(bigEndian: UnsafeRawPointer(received.baseAddress! + start + offset).loadUnaligned(as: UInt32.self))
+    }
+
+    package func read(exactly count: Int) throws(VTPMTransportError) -> [UInt8] {
+        if readsAhead {
+            try fill(count)
+            defer { consume(count) }
+            return Array(UnsafeRawBufferPointer(rebasing: received[start..<start + count]))
+        }
+        var buffer = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let got = buffer.withUnsafeMutableBytes { bytes in
+                Result { () throws(VTPMTransportError) in try readOnce(into: bytes.baseAddress! + done, maximum: count - done) }
+            }
+            done += try got.get()
+        }
+        return buffer
+    }
+
+    /// Reads one TPM command or response frame: a 10-byte header whose UINT32 at offset 2 is
+    /// the size of the whole frame (Part 3 §5.1 commandSize, §5.2 responseSize), then the rest.
+    /// A size below the header or above `maximum` is `.frameSize`, with the rest left unread.
+    package func readTPMFrame(maximum: Int) throws(VTPMTransportError) -> [UInt8] {
+        guard readsAhead else {
+            let header = try read(exactly: 10)
+            let size = Int(header[2...5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+            guard (10...maximum).contains(size) else { throw .frameSize(size, maximum: maximum) }
+            return header + (try read(exactly: size - 10))
+        }
+        try fill(10)
+        let size = Int(bufferedU32(at: 2))
+        guard (10...maximum).contains(size) else { throw .frameSize(size, maximum: maximum) }
+        return try read(exactly: size)
     }
 
     /// Receives one message with recvmsg: what the peer wrote, up to `maximum` bytes, reading
@@ -273,9 +342,13 @@ package final class Connection: @unchecked Sendable {
     }
 
     package func readU32() throws(VTPMTransportError) -> UInt32 {
-        try read(exactly: 4).reduce(0) { $0 << 8 | UInt32($1) }
+        guard readsAhead else { return try read(exactly: 4).reduce(0) { $0 << 8 | UInt32($1) } }
+        try fill(4)
+        defer { consume(4) }
+        return bufferedU32(at: 0)
     }
 
+    /// Sends all of `bytes`, with one send(2) unless the socket takes less.
     package func write(_ bytes: [UInt8]) throws(VTPMTransportError) {
         var done = 0
         while done < bytes.count {
@@ -289,13 +362,76 @@ package final class Connection: @unchecked Sendable {
     }
 
     package func writeU32(_ value: UInt32) throws(VTPMTransportError) {
-        try write([UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)])
+        try write(Self.u32(value))
+    }
+
+    /// The big-endian bytes of a UINT32, for building a message to send in one write.
+    package static func u32(_ value: UInt32) -> [UInt8] {
+        [UInt8(value >> 24), UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)]
     }
 
     package func shutdownBoth() { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 }
 
-/// Runs `body` on a new thread.
+/// Serves the connections a listener accepts, each on its own thread for as long as it stays
+/// open. A thread whose connection closed goes back to accept(2) (while fewer than
+/// `idleLimit` wait there), so a client that connects once per command, as tpm2-tss's swtpm
+/// TCTI does on its control channel, costs neither a thread start nor a hand-off between
+/// threads: the thread that accepts the connection serves it. A thread that accepts while no
+/// other is waiting starts one more first, so every open connection keeps its own thread.
+final class AcceptLoop: @unchecked Sendable {
+    private let listener: Listener
+    private let serve: @Sendable (Connection) -> Void
+    private let waiting = Mutex(0)
+    static let idleLimit = 2
+
+    init(_ listener: Listener, serve: @escaping @Sendable (Connection) -> Void) {
+        self.listener = listener
+        self.serve = serve
+    }
+
+    func start() { addThread() }
+
+    private func addThread() {
+        waiting.withLock { $0 += 1 }
+        spawn { self.run() }
+    }
+
+    private func run() {
+        while let connection = listener.accept() {
+            if waiting.withLock({ count in
+                count -= 1
+                return count == 0
+            }) { addThread() }
+            serve(connection)
+            let staysIdle = waiting.withLock { count in
+                guard count < Self.idleLimit else { return false }
+                count += 1
+                return true
+            }
+            if !staysIdle { return }
+        }
+        waiting.withLock { $0 -= 1 }
+    }
+}
+
+/// The body of a thread started by `spawn`, passed through pthread_create's argument.
+private final class ThreadBody {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+}
+
+/// Runs `body` on a new detached POSIX thread.
 func spawn(_ body: @escaping @Sendable () -> Void) {
-    Thread.detachNewThread(body)
+    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    var thread = pthread_t()
+    let result = pthread_create(&thread, nil, { argument in
+        Unmanaged<ThreadBody>.fromOpaque(argument!).takeRetainedValue().body()
+        return nil
+    }, box)
+    guard result == 0 else {
+        Unmanaged<ThreadBody>.fromOpaque(box).release()
+        return
+    }
+    pthread_detach(thread)
 }

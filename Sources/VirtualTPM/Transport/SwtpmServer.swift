@@ -26,14 +26,19 @@ public final class SwtpmServer: @unchecked Sendable {
     let controlListener: Listener
     let logger: Logger
     let onStop: @Sendable () -> Void
+    /// How long the data channel polls for the next command before it blocks (see
+    /// `Connection.pollBeforeBlocking`).
+    let pollBeforeBlocking: Duration
     private let localityLock = NSLock()
     private var locality: UInt8 = 0
 
-    public init(engine: TPMEngine, data: ListenAddress?, control: ListenAddress, logger: Logger, onStop: @escaping @Sendable () -> Void) throws(VTPMTransportError) {
+    public init(engine: TPMEngine, data: ListenAddress?, control: ListenAddress, logger: Logger, pollBeforeBlocking: Duration = .zero,
+                onStop: @escaping @Sendable () -> Void) throws(VTPMTransportError) {
         self.engine = engine
         self.dataListener = try data.map { address throws(VTPMTransportError) in try Listener(address) }
         self.controlListener = try Listener(control)
         self.logger = logger
+        self.pollBeforeBlocking = pollBeforeBlocking
         self.onStop = onStop
     }
 
@@ -42,23 +47,24 @@ public final class SwtpmServer: @unchecked Sendable {
     public func start() {
         let server = self
         if let data = dataListener {
-            spawn { while let c = data.accept() { spawn { server.serveData(c) } } }
+            AcceptLoop(data) { server.serveData($0) }.start()
         }
-        spawn { while let c = server.controlListener.accept() { spawn { server.serveControl(c) } } }
+        AcceptLoop(controlListener) { server.serveControl($0) }.start()
     }
 
     func serveData(_ connection: Connection) {
         connection.readsAhead = true
+        connection.pollBeforeBlocking = pollBeforeBlocking
         do {
             while true {
-                let header = try connection.read(exactly: 10)
-                let size = Int(header[2]) << 24 | Int(header[3]) << 16 | Int(header[4]) << 8 | Int(header[5])
-                guard size >= 10, size <= Int(Self.bufferSize) * 2 else {
+                let frame: [UInt8]
+                do {
+                    frame = try connection.readTPMFrame(maximum: Int(Self.bufferSize) * 2)
+                } catch let VTPMTransportError.frameSize(size, _) {
                     logger.warning("swtpm: bad command frame size, closing", metadata: ["size": "\(size)"])
                     try connection.write(TPMEngine.errorResponse(.commandSize))
                     return
                 }
-                let frame = header + (try connection.read(exactly: size - 10))
                 try connection.write(engine.execute(frame, locality: currentLocality))
             }
         } catch {
