@@ -44,9 +44,7 @@ struct BenchTDX: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            #if DEBUG
-            FileHandle.standardError.write(Data("warning: this is a debug build; build with -c release for meaningful figures.\n".utf8))
-            #endif
+            warnIfDebugBuild()
             let bytes = try readFile(self.quote)
             let time = ISO8601DateFormatter().date(from: self.at)!
             let verifier = try TDXCachingVerifier(collateral: try loadTDXCollateral(self.collateral))
@@ -59,7 +57,7 @@ struct BenchTDX: ParsableCommand {
                 ours.append(try Self.callsPerCPUSecond(seconds: Double(self.seconds)) {
                     _ = try verifier.verify(try TDXQuote(bytes: bytes), at: time)
                 })
-                theirs.append(try self.opensslVerifyRate())
+                theirs.append(try opensslECDSAVerifyRate(openssl: self.openssl, bits: 256, seconds: self.seconds))
                 print(String(format: "round %d: %.1f quotes/s, openssl %.1f verify/s (per CPU second), ratio to the bound %.3f",
                              round, ours[round - 1], theirs[round - 1], ours[round - 1] / (theirs[round - 1] / 2)))
             }
@@ -107,26 +105,5 @@ struct BenchTDX: ParsableCommand {
         let signature = try key.signature(for: message)
         let publicKey = key.publicKey
         return callsPerCPUSecond(seconds: seconds) { _ = publicKey.isValidSignature(signature, for: message) }
-    }
-
-    /// The verify/s column of `openssl speed -seconds N ecdsap256` (operations per second of user
-    /// CPU time), from its line
-    /// ` 256 bits ecdsa (nistp256)   0.0000s   0.0001s  38120.6  12803.2`.
-    private func opensslVerifyRate() throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: self.openssl)
-        process.arguments = ["speed", "-seconds", String(self.seconds), "ecdsap256"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = printed.split(separator: "\n").first(where: { $0.contains("ecdsa (nistp256)") }),
-              let rate = line.split(separator: " ").last.flatMap({ Double($0) }) else {
-            throw CommandFailure("`\(self.openssl) speed ecdsap256` did not print a verify/s figure for nistp256.")
-        }
-        return rate
     }
 }
