@@ -140,7 +140,10 @@ let package = Package(
         .testTarget(name: "AzureCVMTests", dependencies: ["AzureCVM", "SEVSNP", "TPM2", crypto, cryptoExtras, x509]),
         .testTarget(
             name: "EmulatedPlatformTests",
-            dependencies: ["EmulatedPlatform", "AzureCVM", "SEVSNP", "TPM2", "TPMClient", "EventLog", "PCRPrediction", "Authenticode", "DiskEncryptionTPM", "Attestation", asn1]
+            dependencies: [
+                "EmulatedPlatform", "AzureCVM", "SEVSNP", "TPM2", "TPMClient", "EventLog", "PCRPrediction", "Authenticode", "DiskEncryptionTPM", "Attestation",
+                "TestSupport", asn1,
+            ]
         ),
         .testTarget(
             name: "DiskEncryptionTests",
@@ -161,7 +164,10 @@ let package = Package(
         .testTarget(name: "EvidenceCoreTests", dependencies: ["EvidenceCore", x509]),
         .testTarget(
             name: "ReferenceValueDerivationTests",
-            dependencies: ["ReferenceValueDerivation", "Attestation", "EmulatedPlatform", "SEVSNP", "PCRPrediction", "Authenticode", "EventLog", "TPM2", "TPMClient", crypto]
+            dependencies: [
+                "ReferenceValueDerivation", "Attestation", "EmulatedPlatform", "SEVSNP", "PCRPrediction", "Authenticode", "EventLog", "TPM2", "TPMClient",
+                "TestSupport", crypto,
+            ]
         ),
     ]
 )

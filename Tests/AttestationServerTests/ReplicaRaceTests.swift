@@ -13,7 +13,7 @@ import Testing
 struct ReplicaRaceTests {
     @Test("Every nonce is accepted exactly once, whichever replica and however many clients redeem it")
     func nonceRace() async throws {
-        let binary = try #require(ChildProcess.cvmBinary, "the cvm executable is built beside the tests (swift build)")
+        let binary = try #require(cvmExecutable, "the cvm executable is built beside the tests (swift build)")
         try await StoreBackend.withFreshPostgresDatabase { url in
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("replicas-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -22,7 +22,7 @@ import TPMFuzzing
 
     @Test(.timeLimit(.minutes(5)))
     func nvSurvivesSIGKILLAtRandomMoments() throws {
-        let binary = try #require(ChildProcess.cvmBinary, "build the cvm executable (swift build) or set CVM_BINARY")
+        let binary = try #require(cvmExecutable, "build the cvm executable (swift build) or set CVM_BINARY")
         let directory = try TemporaryDirectory()
         let keyFile = directory.url.appendingPathComponent("state.key")
         try Data(repeating: 0x37, count: 32).write(to: keyFile)

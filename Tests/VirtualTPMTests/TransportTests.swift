@@ -9,7 +9,7 @@ import TestSupport
 @Suite(.serialized) struct TransportTests {
     @Test(.timeLimit(.minutes(1)))
     func mssimAndSwtpmReachTheSameEngine() throws {
-        let binary = try #require(ChildProcess.cvmBinary, "build the cvm executable (swift build) or set CVM_BINARY")
+        let binary = try #require(cvmExecutable, "build the cvm executable (swift build) or set CVM_BINARY")
         let directory = try TemporaryDirectory()
         // Ports below 32768: this sandbox refuses binds in the ephemeral range.
         let port = UInt16(28000 + Int(getpid() % 400) * 8)
