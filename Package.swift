@@ -33,6 +33,7 @@ let package = Package(
         .library(name: "EmulatedPlatform", targets: ["EmulatedPlatform"]),
         .library(name: "TDX", targets: ["TDX"]),
         .library(name: "ReferenceValueDerivation", targets: ["ReferenceValueDerivation"]),
+        .library(name: "EvidenceCore", targets: ["EvidenceCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -58,7 +59,7 @@ let package = Package(
         .target(name: "TPMClient", dependencies: ["TPM2", "VirtualTPM"]),
         .target(name: "TPMFuzzing", dependencies: ["TPM2", "VirtualTPM", "TPMClient"]),
         .target(name: "EventLog", dependencies: [crypto, x509, asn1]),
-        .target(name: "SEVSNP", dependencies: ["CLibCrypto", crypto, cryptoExtras, x509, asn1]),
+        .target(name: "SEVSNP", dependencies: ["EvidenceCore", "CLibCrypto", crypto, cryptoExtras, x509, asn1]),
         .target(name: "Authenticode", dependencies: ["EventLog", crypto, x509, asn1]),
         .target(name: "PCRPrediction", dependencies: ["EventLog", "Authenticode"]),
         .target(name: "DiskEncryption", dependencies: ["CLibCrypto", crypto, cryptoExtras]),
@@ -90,7 +91,7 @@ let package = Package(
             name: "Attestation",
             dependencies: ["SEVSNP", "TPM2", "EventLog", "AzureCVM", "TDX", crypto, x509, .product(name: "JWTKit", package: "jwt-kit")]
         ),
-        .target(name: "GuestAttestation", dependencies: ["SEVSNP", "TPM2", "TPMClient"]),
+        .target(name: "GuestAttestation", dependencies: ["EvidenceCore", "SEVSNP", "TPM2", "TPMClient"]),
         .target(name: "GuestAgent", dependencies: ["GuestAttestation", "Attestation", "AttestationClient", "KeyBroker", "SEVSNP", "TPM2", "TPMClient", crypto]),
         .target(name: "AzureCVM", dependencies: ["SEVSNP", "TPM2", crypto, cryptoExtras]),
         .target(
@@ -100,7 +101,8 @@ let package = Package(
                 "DiskEncryption", "DiskEncryptionTPM", crypto, x509, asn1,
             ]
         ),
-        .target(name: "TDX", dependencies: ["EventLog", crypto, x509, asn1]),
+        .target(name: "TDX", dependencies: ["EventLog", "EvidenceCore", crypto, x509, asn1]),
+        .target(name: "EvidenceCore", dependencies: [x509, asn1]),
         .target(name: "ReferenceValueDerivation", dependencies: ["Attestation", "SEVSNP", "PCRPrediction", "Authenticode", "EventLog", "TPM2"]),
         .target(
             name: "CVMDemo",
@@ -119,26 +121,29 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TPM2Tests", dependencies: ["TPM2", crypto, cryptoExtras, x509]),
-        .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPMFuzzing", "TPM2", crypto, logging]),
+        .testTarget(name: "VirtualTPMTests", dependencies: ["VirtualTPM", "TPMClient", "TPMFuzzing", "TPM2", "TestSupport", crypto, logging]),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", crypto]),
-        .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", crypto, x509]),
+        .testTarget(name: "SEVSNPTests", dependencies: ["SEVSNP", "EvidenceCore", "TestSupport", crypto, x509]),
         .testTarget(name: "CVMDemoTests", dependencies: ["CVMDemo"]),
         .testTarget(name: "KeyBrokerTests", dependencies: ["KeyBroker", crypto]),
         .testTarget(
             name: "AttestationServerTests",
             dependencies: [
-                "AttestationServer", "AttestationClient", "Attestation", "KeyBroker", "SEVSNP", "TDX", "TDXTestSupport", crypto, logging, asn1,
+                "AttestationServer", "AttestationClient", "Attestation", "KeyBroker", "SEVSNP", "TDX", "TDXTestSupport", "TestSupport", crypto, logging, asn1,
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-        .testTarget(name: "GuestAttestationTests", dependencies: ["GuestAttestation", "SEVSNP", "TPM2", "TPMClient", "VirtualTPM", crypto]),
+        .testTarget(name: "GuestAttestationTests", dependencies: ["GuestAttestation", "SEVSNP", "TPM2", "TPMClient", "VirtualTPM", "TestSupport", crypto]),
         .testTarget(name: "AzureCVMTests", dependencies: ["AzureCVM", "SEVSNP", "TPM2", crypto, cryptoExtras, x509]),
         .testTarget(
             name: "EmulatedPlatformTests",
-            dependencies: ["EmulatedPlatform", "AzureCVM", "SEVSNP", "TPM2", "TPMClient", "EventLog", "PCRPrediction", "Authenticode", "DiskEncryptionTPM", "Attestation", asn1]
+            dependencies: [
+                "EmulatedPlatform", "AzureCVM", "SEVSNP", "TPM2", "TPMClient", "EventLog", "PCRPrediction", "Authenticode", "DiskEncryptionTPM", "Attestation",
+                "TestSupport", asn1,
+            ]
         ),
         .testTarget(
             name: "DiskEncryptionTests",
@@ -150,13 +155,19 @@ let package = Package(
             dependencies: ["Attestation", "SEVSNP", "TPM2", "EventLog", "AzureCVM", "TDX", "TDXTestSupport", "VirtualTPM", "TPMClient", crypto, x509,
                            .product(name: "JWTKit", package: "jwt-kit")]
         ),
-        .testTarget(name: "TDXTests", dependencies: ["TDX", "TDXTestSupport", "EventLog", crypto, x509, asn1]),
+        .testTarget(name: "TDXTests", dependencies: ["TDX", "TDXTestSupport", "TestSupport", "EventLog", crypto, x509, asn1]),
         // The synthetic TDX platform (test CA, quotes, collateral) the TDX, Attestation and
         // AttestationServer tests share; test support only, no library depends on it.
-        .target(name: "TDXTestSupport", dependencies: ["TDX", crypto, x509, asn1], path: "Tests/TDXTestSupport"),
+        .target(name: "TDXTestSupport", dependencies: ["TDX", "TestSupport", crypto, x509, asn1], path: "Tests/TDXTestSupport"),
+        // What several test targets share: the testdata locator, hex literals, child processes.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "EvidenceCoreTests", dependencies: ["EvidenceCore", x509]),
         .testTarget(
             name: "ReferenceValueDerivationTests",
-            dependencies: ["ReferenceValueDerivation", "Attestation", "EmulatedPlatform", "SEVSNP", "PCRPrediction", "Authenticode", "EventLog", "TPM2", "TPMClient", crypto]
+            dependencies: [
+                "ReferenceValueDerivation", "Attestation", "EmulatedPlatform", "SEVSNP", "PCRPrediction", "Authenticode", "EventLog", "TPM2", "TPMClient",
+                "TestSupport", crypto,
+            ]
         ),
     ]
 )

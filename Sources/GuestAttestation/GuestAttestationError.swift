@@ -1,3 +1,4 @@
+import EvidenceCore
 import Foundation
 import SEVSNP
 import TPMClient
@@ -61,5 +62,17 @@ public enum GuestAttestationError: Error, Sendable, Equatable, CustomStringConve
         case let .snp(error):
             return "\(error)"
         }
+    }
+}
+
+/// The kernel's sev-guest structures are read with the reader SEVSNP reads firmware structures
+/// with, and their defects are reported as SEVSNP reports those of the report itself.
+extension GuestAttestationError: LittleEndianReadFailure {
+    package static func truncated(field: String, offset: Int, needed: Int, available: Int) -> GuestAttestationError {
+        .snp(.truncated(field: field, offset: offset))
+    }
+
+    package static func reservedFieldNotZero(field: String, offset: Int) -> GuestAttestationError {
+        .snp(.reservedFieldNotZero(field: field, offset: offset))
     }
 }

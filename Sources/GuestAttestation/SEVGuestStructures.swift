@@ -1,3 +1,4 @@
+import EvidenceCore
 import SEVSNP
 
 // The structures of the Linux SEV guest driver's ioctl interface (include/uapi/linux/sev-guest.h),
@@ -25,13 +26,10 @@ public struct SNPReportReq: Sendable, Hashable {
 
     public init(bytes: [UInt8]) throws(GuestAttestationError) {
         try expectStructureSize(bytes, "snp_report_req", Self.size)
-        var reader = LittleEndianReader(bytes)
-        (userData, vmpl) = try snpFields { () throws(SNPError) in
-            let userData = try reader.bytes(64, field: "snp_report_req.user_data")
-            let vmpl = try reader.integer(UInt32.self, field: "snp_report_req.vmpl")
-            try reader.reserved(28, field: "snp_report_req.rsvd")
-            return (userData, vmpl)
-        }
+        var reader = LittleEndianReader<GuestAttestationError>(bytes)
+        userData = try reader.bytes(64, field: "snp_report_req.user_data")
+        vmpl = try reader.integer(UInt32.self, field: "snp_report_req.vmpl")
+        try reader.reserved(28, field: "snp_report_req.rsvd")
     }
 
     public var bytes: [UInt8] {
@@ -65,13 +63,10 @@ public struct SNPExtReportReq: Sendable, Hashable {
     public init(bytes: [UInt8]) throws(GuestAttestationError) {
         try expectStructureSize(bytes, "snp_ext_report_req", Self.size)
         data = try SNPReportReq(bytes: Array(bytes[0..<SNPReportReq.size]))
-        var reader = LittleEndianReader(bytes, offset: SNPReportReq.size)
-        (certsAddress, certsLen) = try snpFields { () throws(SNPError) in
-            let address = try reader.integer(UInt64.self, field: "snp_ext_report_req.certs_address")
-            let length = try reader.integer(UInt32.self, field: "snp_ext_report_req.certs_len")
-            try reader.reserved(4, field: "snp_ext_report_req padding")
-            return (address, length)
-        }
+        var reader = LittleEndianReader<GuestAttestationError>(bytes, offset: SNPReportReq.size)
+        certsAddress = try reader.integer(UInt64.self, field: "snp_ext_report_req.certs_address")
+        certsLen = try reader.integer(UInt32.self, field: "snp_ext_report_req.certs_len")
+        try reader.reserved(4, field: "snp_ext_report_req padding")
     }
 
     public var bytes: [UInt8] {
@@ -118,14 +113,12 @@ public struct SNPGuestRequestIoctl: Sendable, Hashable {
 
     public init(bytes: [UInt8]) throws(GuestAttestationError) {
         try expectStructureSize(bytes, "snp_guest_request_ioctl", Self.size)
-        var reader = LittleEndianReader(bytes)
-        (msgVersion, reqData, respData, exitinfo2) = try snpFields { () throws(SNPError) in
-            let version = try reader.integer(UInt8.self, field: "snp_guest_request_ioctl.msg_version")
-            try reader.reserved(7, field: "snp_guest_request_ioctl padding")
-            return (version, try reader.integer(UInt64.self, field: "snp_guest_request_ioctl.req_data"),
-                    try reader.integer(UInt64.self, field: "snp_guest_request_ioctl.resp_data"),
-                    try reader.integer(UInt64.self, field: "snp_guest_request_ioctl.exitinfo2"))
-        }
+        var reader = LittleEndianReader<GuestAttestationError>(bytes)
+        msgVersion = try reader.integer(UInt8.self, field: "snp_guest_request_ioctl.msg_version")
+        try reader.reserved(7, field: "snp_guest_request_ioctl padding")
+        reqData = try reader.integer(UInt64.self, field: "snp_guest_request_ioctl.req_data")
+        respData = try reader.integer(UInt64.self, field: "snp_guest_request_ioctl.resp_data")
+        exitinfo2 = try reader.integer(UInt64.self, field: "snp_guest_request_ioctl.exitinfo2")
     }
 
     public var bytes: [UInt8] {
@@ -159,13 +152,11 @@ public struct MsgReportRsp: Sendable, Hashable {
     /// Parses the message from a `snp_report_resp` buffer; bytes after the report are the
     /// buffer's unused tail.
     public init(bytes: [UInt8]) throws(GuestAttestationError) {
-        var reader = LittleEndianReader(bytes)
-        (status, reportSize, report) = try snpFields { () throws(SNPError) in
-            let status = try reader.integer(UInt32.self, field: "MSG_REPORT_RSP.STATUS")
-            let size = try reader.integer(UInt32.self, field: "MSG_REPORT_RSP.REPORT_SIZE")
-            try reader.reserved(0x18, field: "MSG_REPORT_RSP reserved")
-            return (status, size, try reader.bytes(Int(size), field: "MSG_REPORT_RSP.REPORT"))
-        }
+        var reader = LittleEndianReader<GuestAttestationError>(bytes)
+        status = try reader.integer(UInt32.self, field: "MSG_REPORT_RSP.STATUS")
+        reportSize = try reader.integer(UInt32.self, field: "MSG_REPORT_RSP.REPORT_SIZE")
+        try reader.reserved(0x18, field: "MSG_REPORT_RSP reserved")
+        report = try reader.bytes(Int(reportSize), field: "MSG_REPORT_RSP.REPORT")
     }
 
     /// The report, once STATUS is success and REPORT_SIZE the size of an ATTESTATION_REPORT.
@@ -182,13 +173,4 @@ public struct MsgReportRsp: Sendable, Hashable {
 /// Refuses a structure of any size but the C declaration's.
 func expectStructureSize(_ bytes: [UInt8], _ name: String, _ size: Int) throws(GuestAttestationError) {
     guard bytes.count == size else { throw .malformed(structure: name, reason: "\(bytes.count) bytes, not \(size)") }
-}
-
-/// Runs a parse with SEVSNP's little-endian reader, reporting its errors as this library's.
-private func snpFields<T>(_ body: () throws(SNPError) -> T) throws(GuestAttestationError) -> T {
-    do {
-        return try body()
-    } catch {
-        throw .snp(error)
-    }
 }

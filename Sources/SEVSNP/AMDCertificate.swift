@@ -1,4 +1,5 @@
 import Crypto
+import EvidenceCore
 import Foundation
 import SwiftASN1
 import X509
@@ -47,16 +48,18 @@ public struct AMDCertificate: Sendable, Hashable {
         let der = Array(der)
         self.derBytes = der
         do {
-            let parts = try AMDSigned.parse(der, name: \TBSFields.subject.commonName, body: TBSFields.parse)
-            self.tbsBytes = parts.body
-            self.signatureBytes = parts.signature
-            self.serialNumber = parts.fields.serialNumber
-            self.subject = parts.fields.subject
-            self.issuer = parts.fields.issuer
-            self.notValidBefore = parts.fields.notValidBefore
-            self.notValidAfter = parts.fields.notValidAfter
-            self.publicKey = parts.fields.publicKey
-            self.extensions = parts.fields.extensions
+            let signed = try SignedStructure(derEncoded: der)
+            let (algorithm, fields) = try TBSFields.parse(signed.body)
+            try AMDSigned.requireProfile(signed.algorithm.encodedBytes, innerAlgorithm: algorithm, name: fields.subject.commonName)
+            self.tbsBytes = signed.body.encodedBytes
+            self.signatureBytes = signed.signature
+            self.serialNumber = fields.serialNumber
+            self.subject = fields.subject
+            self.issuer = fields.issuer
+            self.notValidBefore = fields.notValidBefore
+            self.notValidAfter = fields.notValidAfter
+            self.publicKey = fields.publicKey
+            self.extensions = fields.extensions
         } catch let error as SNPError {
             throw error
         } catch {
@@ -108,34 +111,17 @@ public struct AMDCertificate: Sendable, Hashable {
     }
 }
 
-/// The SIGNED{…} shape that X.509 certificates and CRLs share (RFC 5280 §4.1 and §5.1):
-/// SEQUENCE { body, signatureAlgorithm, signatureValue BIT STRING }, signed the way AMD signs
-/// everything KDS serves — RSASSA-PSS, SHA-384, MGF1-SHA-384, 48-byte salt.
+/// How AMD signs everything KDS serves, certificates and CRLs alike: RSASSA-PSS, SHA-384,
+/// MGF1-SHA-384, 48-byte salt.
 enum AMDSigned {
-    /// Splits `der`, requiring the body's inner signature algorithm (returned by `body` with the
-    /// fields it reads) to equal the outer one and to be AMD's RSASSA-PSS profile. `name` names the
-    /// signed object in errors.
-    static func parse<Fields>(
-        _ der: [UInt8], name: (Fields) -> String, body: (ASN1Node) throws -> (ArraySlice<UInt8>, Fields)
-    ) throws -> (body: ArraySlice<UInt8>, signature: [UInt8], fields: Fields) {
-        let parts = try DER.sequence(try DER.parse(der), identifier: .sequence) { nodes in
-            guard let signed = nodes.next(), let algorithm = nodes.next() else {
-                throw ASN1Error.invalidASN1Object(reason: "the signed body or signatureAlgorithm is missing")
-            }
-            let (innerAlgorithm, fields) = try body(signed)
-            let signature = try ASN1BitString(derEncoded: &nodes)
-            return (body: signed.encodedBytes, innerAlgorithm: innerAlgorithm, algorithm: algorithm.encodedBytes,
-                    fields: fields, signature: signature)
+    /// Requires the outer signature `algorithm` of a certificate or CRL to equal `innerAlgorithm`,
+    /// the one its signed body names, and to be AMD's RSASSA-PSS profile. `name` names the object
+    /// in errors.
+    static func requireProfile(_ algorithm: ArraySlice<UInt8>, innerAlgorithm: ArraySlice<UInt8>, name: String) throws {
+        guard innerAlgorithm == algorithm else {
+            throw SNPError.certificateAlgorithmUnsupported(subject: name, reason: "the signed and the outer signature algorithms differ")
         }
-        guard parts.innerAlgorithm == parts.algorithm else {
-            throw SNPError.certificateAlgorithmUnsupported(
-                subject: name(parts.fields), reason: "the signed and the outer signature algorithms differ")
-        }
-        try RSAPSSParameters.requireAMDProfile(parts.algorithm, subject: name(parts.fields))
-        guard parts.signature.paddingBits == 0 else {
-            throw ASN1Error.invalidASN1Object(reason: "signature BIT STRING has padding bits")
-        }
-        return (parts.body, Array(parts.signature.bytes), parts.fields)
+        try RSAPSSParameters.requireAMDProfile(algorithm, subject: name)
     }
 
     /// Whether `issuer`'s RSA key verifies `signature`, RSASSA-PSS with SHA-384, over `body`.
@@ -231,41 +217,4 @@ private enum RSAPSSParameters {
             return oid
         }
     }
-}
-
-/// The next node of a SEQUENCE, or an error naming the missing element.
-func required(_ nodes: inout ASN1NodeCollection.Iterator, _ element: String) throws -> ASN1Node {
-    guard let node = nodes.next() else { throw ASN1Error.invalidASN1Object(reason: "\(element) is missing") }
-    return node
-}
-
-extension DistinguishedName {
-    /// The first common name (CN) attribute, or the whole name when there is none.
-    var commonName: String {
-        self.lazy.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }
-            .flatMap { String($0.value) } ?? self.description
-    }
-}
-
-/// Reads a `Time` (UTCTime or GeneralizedTime, RFC 5280 §4.1.2.5) as a UTC date.
-func readTime(_ node: ASN1Node) throws -> Date {
-    let parts: [Int]
-    switch node.identifier {
-    case UTCTime.defaultIdentifier:
-        let time = try UTCTime(derEncoded: node)
-        parts = [time.year, time.month, time.day, time.hours, time.minutes, time.seconds]
-    case GeneralizedTime.defaultIdentifier:
-        let time = try GeneralizedTime(derEncoded: node)
-        parts = [time.year, time.month, time.day, time.hours, time.minutes, time.seconds]
-    default:
-        throw ASN1Error.unexpectedFieldType(node.identifier)
-    }
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = TimeZone(identifier: "UTC")!
-    let components = DateComponents(
-        year: parts[0], month: parts[1], day: parts[2], hour: parts[3], minute: parts[4], second: parts[5])
-    guard let date = calendar.date(from: components) else {
-        throw ASN1Error.invalidASN1Object(reason: "time out of range")
-    }
-    return date
 }

@@ -1,3 +1,4 @@
+import EvidenceCore
 import Foundation
 
 /// The certificate table an extended guest request returns beside the report: entries of a GUID,
@@ -32,7 +33,7 @@ public struct SNPCertificateTable: Sendable, Hashable {
     /// Parses a certificate table; bytes after the certificates are ignored.
     public init(bytes: some Collection<UInt8>) throws(SNPError) {
         let bytes = Array(bytes)
-        var reader = LittleEndianReader(bytes)
+        var reader = LittleEndianReader<SNPError>(bytes)
         var headers: [(guid: [UInt8], offset: Int, length: Int)] = []
         while true {
             let guid = try reader.bytes(16, field: "certificate table entry GUID")

@@ -1,3 +1,4 @@
+import EvidenceCore
 import Foundation
 
 /// Every way parsing, verifying or decoding SEV-SNP evidence can fail, each with the field,
@@ -140,9 +141,12 @@ public enum SNPError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Upper-case hexadecimal without prefix, for offsets and values in error sentences.
-func hex(_ value: some BinaryInteger) -> String {
-    String(value, radix: 16, uppercase: true)
+extension SNPError: LittleEndianReadFailure {
+    /// What ``LittleEndianReader`` reports as truncation: this library's sentence names the field
+    /// and offset only.
+    package static func truncated(field: String, offset: Int, needed: Int, available: Int) -> SNPError {
+        .truncated(field: field, offset: offset)
+    }
 }
 
 private func iso(_ date: Date) -> String {

@@ -1,3 +1,5 @@
+import EvidenceCore
+
 /// Reference values a verified report is appraised against: what the relying party accepts,
 /// separate from ``SNPVerifier``'s question of whether the report is genuine. Field meanings
 /// follow the SEV-SNP Firmware ABI (pub. 56860 rev 1.57): Table 23 "ATTESTATION_REPORT Structure" and §4.3
@@ -180,77 +182,7 @@ public struct SNPPolicy: Sendable, Hashable, Codable {
 }
 
 /// The outcome of ``SNPPolicy/appraise(_:)``: every rule checked, with what was expected and found.
-public struct SNPAppraisal: Sendable, Hashable, Codable {
-    /// One checked rule.
-    public struct Rule: Sendable, Hashable, Codable, CustomStringConvertible {
-        public let name: String
-        public let passed: Bool
-        public let expected: String
-        public let actual: String
-
-        /// Creates a rule outcome.
-        public init(name: String, passed: Bool, expected: String, actual: String) {
-            self.name = name
-            self.passed = passed
-            self.expected = expected
-            self.actual = actual
-        }
-
-        public var description: String {
-            "\(self.passed ? "pass" : "FAIL") \(self.name): expected \(self.expected), found \(self.actual)"
-        }
-    }
-
-    /// The rules in the order they were checked.
-    public let rules: [Rule]
-
-    /// Whether every rule passed.
-    public var passed: Bool { self.rules.allSatisfy(\.passed) }
-
-    /// The rules that failed.
-    public var failures: [Rule] { self.rules.filter { !$0.passed } }
-}
+public typealias SNPAppraisal = RuleAppraisal
 
 /// Bytes that encode to and decode from JSON as a hex string, for policies and listings.
-public struct SNPHexBytes: Sendable, Hashable, Codable, CustomStringConvertible {
-    /// The bytes.
-    public let bytes: [UInt8]
-
-    /// Wraps bytes.
-    public init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-    }
-
-    /// Parses hex (upper or lower case, even length); nil if it is not hex.
-    public init?(hex: String) {
-        let digits = hex.map(\.hexDigitValue)
-        guard digits.count % 2 == 0, !digits.contains(nil) else { return nil }
-        self.bytes = stride(from: 0, to: digits.count, by: 2).map { UInt8(digits[$0]! << 4 | digits[$0 + 1]!) }
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let parsed = SNPHexBytes(hex: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\"\(text)\" is not hex"))
-        }
-        self = parsed
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(self.description)
-    }
-
-    /// Lowercase hex.
-    public var description: String { hexString(self.bytes) }
-}
-
-/// Throws if the JSON object holds a key `Keys` does not name, so that a misspelt policy key fails
-/// loudly instead of silently switching a check off.
-private func requireKnownKeys<Keys: CodingKey>(_ decoder: any Decoder, _: Keys.Type) throws {
-    let unknown = try decoder.container(keyedBy: FieldKey.self).allKeys.map(\.stringValue).filter { Keys(stringValue: $0) == nil }
-    guard unknown.isEmpty else {
-        throw DecodingError.dataCorrupted(.init(
-            codingPath: decoder.codingPath, debugDescription: "unknown policy key(s): \(unknown.sorted().joined(separator: ", "))"))
-    }
-}
+public typealias SNPHexBytes = HexBytes

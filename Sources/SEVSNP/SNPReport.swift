@@ -1,3 +1,5 @@
+import EvidenceCore
+
 /// An SEV-SNP attestation report: what the AMD Secure Processor says about a guest, signed with
 /// the chip's VCEK or the provider's VLEK (SEV-SNP Firmware ABI, pub. 56860 rev 1.57, §7.3
 /// "Attestation", Table 23 "ATTESTATION_REPORT Structure"). Versions 2, 3 and 5 are understood.
@@ -82,7 +84,7 @@ public struct SNPReport: Sendable, Hashable {
     public init(bytes: some Collection<UInt8>, product: SNPProduct? = nil) throws(SNPError) {
         let bytes = Array(bytes)
         guard bytes.count == Self.size else { throw .wrongReportSize(actual: bytes.count) }
-        var reader = LittleEndianReader(bytes)
+        var reader = LittleEndianReader<SNPError>(bytes)
         self.version = try reader.integer(UInt32.self, field: "VERSION")
         guard Self.supportedVersions.contains(self.version) else { throw .unsupportedVersion(self.version) }
         self.guestSVN = try reader.integer(UInt32.self, field: "GUEST_SVN")
@@ -234,7 +236,7 @@ public struct SNPFirmwareVersion: Sendable, Hashable, Codable, Comparable, Custo
         self.build = build
     }
 
-    init(reading reader: inout LittleEndianReader, prefix: String) throws(SNPError) {
+    init(reading reader: inout LittleEndianReader<SNPError>, prefix: String) throws(SNPError) {
         self.build = try reader.integer(UInt8.self, field: "\(prefix)_BUILD")
         self.minor = try reader.integer(UInt8.self, field: "\(prefix)_MINOR")
         self.major = try reader.integer(UInt8.self, field: "\(prefix)_MAJOR")
@@ -261,7 +263,7 @@ public struct SNPSignature: Sendable, Hashable {
     /// S, 48 bytes little-endian.
     public let s: [UInt8]
 
-    init(reading reader: inout LittleEndianReader) throws(SNPError) {
+    init(reading reader: inout LittleEndianReader<SNPError>) throws(SNPError) {
         self.r = try reader.bytes(48, field: "SIGNATURE.R")
         try reader.reserved(24, field: "SIGNATURE.R padding")
         self.s = try reader.bytes(48, field: "SIGNATURE.S")

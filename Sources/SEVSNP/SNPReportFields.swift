@@ -1,81 +1,12 @@
+import EvidenceCore
 import Foundation
 
 /// A value in the field listing of a report: what `cvm snp show` prints and encodes as JSON.
-public indirect enum SNPFieldValue: Sendable, Encodable {
-    case integer(UInt64)
-    case flag(Bool)
-    /// Bytes, shown as lowercase hex.
-    case bytes([UInt8])
-    case text(String)
-    /// Named sub-fields, in order.
-    case group([SNPField])
-
-    public func encode(to encoder: any Encoder) throws {
-        switch self {
-        case .integer(let value):
-            var container = encoder.singleValueContainer()
-            try container.encode(value)
-        case .flag(let value):
-            var container = encoder.singleValueContainer()
-            try container.encode(value)
-        case .bytes(let value):
-            var container = encoder.singleValueContainer()
-            try container.encode(hexString(value))
-        case .text(let value):
-            var container = encoder.singleValueContainer()
-            try container.encode(value)
-        case .group(let fields):
-            var container = encoder.container(keyedBy: FieldKey.self)
-            for field in fields {
-                try container.encode(field.value, forKey: FieldKey(stringValue: field.name))
-            }
-        }
-    }
-
-    fileprivate func lines(indent: String) -> [String] {
-        switch self {
-        case .integer(let value): [String(value)]
-        case .flag(let value): [String(value)]
-        case .bytes(let value): [hexString(value)]
-        case .text(let value): [value]
-        case .group(let fields): [""] + fields.flatMap { $0.lines(indent: indent + "  ") }
-        }
-    }
-}
+public typealias SNPFieldValue = ListingValue
 
 /// One named field of a report listing, named as the ABI's ATTESTATION_REPORT table names it
 /// (lowercased).
-public struct SNPField: Sendable, Encodable {
-    public let name: String
-    public let value: SNPFieldValue
-
-    init(_ name: String, _ value: SNPFieldValue) {
-        self.name = name
-        self.value = value
-    }
-
-    fileprivate func lines(indent: String) -> [String] {
-        let rendered = self.value.lines(indent: indent)
-        let head = rendered[0].isEmpty ? "" : " \(rendered[0])"
-        return ["\(indent)\(self.name):\(head)"] + rendered.dropFirst()
-    }
-}
-
-/// A coding key for any name: the report listing's field names and policy key checks.
-struct FieldKey: CodingKey {
-    let stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
-func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    bytes.map { String(format: "%02x", $0) }.joined()
-}
-
-private func hex64(_ value: UInt64) -> String {
-    String(format: "0x%016llx", value)
-}
+public typealias SNPField = ListingField
 
 extension SNPReport: Encodable, CustomStringConvertible {
     /// Every field of the report in ABI order, with bit fields and TCB values decoded (TCB
@@ -147,7 +78,7 @@ extension SNPReport: Encodable, CustomStringConvertible {
 
     /// The field listing, one `name: value` per line, sub-fields indented.
     public var description: String {
-        self.fields.flatMap { $0.lines(indent: "") }.joined(separator: "\n")
+        SNPFieldValue.group(self.fields).description
     }
 }
 

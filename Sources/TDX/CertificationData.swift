@@ -1,3 +1,5 @@
+import EvidenceCore
+
 /// A certification data block: a 2-byte type, a 4-byte size and that many bytes (Intel TDX DCAP
 /// Quoting Library API, Appendix A.3.5 "Certification Data").
 public struct CertificationData: Sendable, Hashable {
@@ -35,14 +37,14 @@ public struct CertificationData: Sendable, Hashable {
     public let data: [UInt8]
 
     /// Reads a block that must end exactly where `reader` ends, of one of the `allowed` types.
-    static func read(_ reader: inout ByteReader, allowed: [DataType], name: String) throws(TDXError) -> (DataType, ArraySlice<UInt8>) {
+    static func read(_ reader: inout LittleEndianReader<TDXError>, allowed: [DataType], name: String) throws(TDXError) -> (DataType, ArraySlice<UInt8>) {
         let typeOffset = reader.offset
-        let rawType = try reader.u16("\(name) type")
+        let rawType = try reader.integer(UInt16.self, field: "\(name) type")
         guard let type = DataType(rawValue: rawType), allowed.contains(type) else {
             throw .unexpectedCertificationDataType(rawType, offset: typeOffset, expected: allowed.last?.rawValue ?? 0)
         }
         let sizeOffset = reader.offset
-        let data = try reader.sized(width: 4, name)
+        let data = try reader.sized(UInt32.self, field: name)
         guard reader.remaining == 0 else {
             throw .sizeMismatch(field: "\(name) size", offset: sizeOffset, declared: data.count, expected: data.count + reader.remaining)
         }
@@ -54,10 +56,10 @@ public struct CertificationData: Sendable, Hashable {
         self.data = Array(data)
     }
 
-    func encode(into bytes: inout [UInt8]) {
-        bytes.appendLittleEndian(self.type.rawValue)
-        bytes.appendLittleEndian(UInt32(self.data.count))
-        bytes += self.data
+    func encode(to writer: inout LittleEndianWriter) {
+        writer.integer(self.type.rawValue)
+        writer.integer(UInt32(self.data.count))
+        writer.bytes(self.data)
     }
 }
 
@@ -77,24 +79,24 @@ public struct QEReportCertificationData: Sendable, Hashable {
     /// The exact 384 bytes of the QE report, as the PCK key signed them.
     let qeReportBytes: [UInt8]
 
-    init(_ reader: inout ByteReader) throws(TDXError) {
-        let reportBytes = try reader.slice(QEReport.size, "QE report")
-        var reportReader = ByteReader(reportBytes)
+    init(_ reader: inout LittleEndianReader<TDXError>) throws(TDXError) {
+        let reportBytes = try reader.slice(QEReport.size, field: "QE report")
+        var reportReader = LittleEndianReader<TDXError>(reportBytes)
         self.qeReport = try QEReport(&reportReader)
         self.qeReportBytes = Array(reportBytes)
-        self.qeReportSignature = try reader.bytes(64, "QE report signature")
-        self.qeAuthenticationData = Array(try reader.sized(width: 2, "QE authentication data"))
+        self.qeReportSignature = try reader.bytes(64, field: "QE report signature")
+        self.qeAuthenticationData = Array(try reader.sized(UInt16.self, field: "QE authentication data"))
         let (type, data) = try CertificationData.read(
             &reader, allowed: [.plainPPID, .encryptedPPID2048, .encryptedPPID3072, .pckCertificate, .pckCertificateChain],
             name: "QE certification data")
         self.certificationData = CertificationData(type: type, data: data)
     }
 
-    func encode(into bytes: inout [UInt8]) {
-        bytes += self.qeReportBytes + self.qeReportSignature
-        bytes.appendLittleEndian(UInt16(self.qeAuthenticationData.count))
-        bytes += self.qeAuthenticationData
-        self.certificationData.encode(into: &bytes)
+    func encode(to writer: inout LittleEndianWriter) {
+        writer.bytes(self.qeReportBytes + self.qeReportSignature)
+        writer.integer(UInt16(self.qeAuthenticationData.count))
+        writer.bytes(self.qeAuthenticationData)
+        self.certificationData.encode(to: &writer)
     }
 }
 
@@ -110,18 +112,18 @@ public struct TDXQuoteSignatureData: Sendable, Hashable {
     /// Certification Data of type 6.
     public let qeReportCertificationData: QEReportCertificationData
 
-    init(_ reader: inout ByteReader) throws(TDXError) {
-        self.quoteSignature = try reader.bytes(64, "quote signature")
-        self.attestationKey = try reader.bytes(64, "ECDSA attestation key")
+    init(_ reader: inout LittleEndianReader<TDXError>) throws(TDXError) {
+        self.quoteSignature = try reader.bytes(64, field: "quote signature")
+        self.attestationKey = try reader.bytes(64, field: "ECDSA attestation key")
         let (_, data) = try CertificationData.read(&reader, allowed: [.qeReportCertificationData], name: "certification data")
-        var inner = ByteReader(data)
+        var inner = LittleEndianReader<TDXError>(data)
         self.qeReportCertificationData = try QEReportCertificationData(&inner)
     }
 
-    func encode(into bytes: inout [UInt8]) {
-        bytes += self.quoteSignature + self.attestationKey
-        var inner: [UInt8] = []
-        self.qeReportCertificationData.encode(into: &inner)
-        CertificationData(type: .qeReportCertificationData, data: inner[...]).encode(into: &bytes)
+    func encode(to writer: inout LittleEndianWriter) {
+        writer.bytes(self.quoteSignature + self.attestationKey)
+        var inner = LittleEndianWriter()
+        self.qeReportCertificationData.encode(to: &inner)
+        CertificationData(type: .qeReportCertificationData, data: inner.bytes[...]).encode(to: &writer)
     }
 }

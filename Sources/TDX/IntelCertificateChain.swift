@@ -1,3 +1,4 @@
+import EvidenceCore
 import Foundation
 import SwiftASN1
 import X509
@@ -122,12 +123,8 @@ enum CertificateChecks {
         guard phrases.contains(where: name.contains) else { throw .unexpectedCertificate(role: role, subject: name) }
     }
 
+    /// The subject's common name, or its whole name when it has none.
     static func commonName(_ certificate: Certificate) -> String {
-        commonName(certificate.subject)
-    }
-
-    static func commonName(_ name: DistinguishedName) -> String {
-        name.lazy.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }.flatMap { String($0.value) }
-            ?? name.description
+        certificate.subject.commonName
     }
 }

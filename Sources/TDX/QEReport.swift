@@ -1,3 +1,5 @@
+import EvidenceCore
+
 /// The Quoting Enclave's SGX report: the 384-byte enclave report body in which Intel's TD
 /// Quoting Enclave vouches for the attestation key (Intel TDX DCAP Quoting Library API, Appendix
 /// A.4 "Enclave Report Body"; the SGX REPORTBODY of the Intel SDM Vol. 3D §38.15, whose reserved
@@ -33,33 +35,38 @@ public struct QEReport: Sendable, Hashable {
     /// REPORTDATA (0x140, 64 bytes): SHA-256(attestation key ‖ QE authentication data), then zeros.
     public let reportData: [UInt8]
 
-    init(_ reader: inout ByteReader) throws(TDXError) {
-        self.cpuSVN = try reader.bytes(16, "QE report CPUSVN")
-        self.miscSelect = try reader.u32("QE report MISCSELECT")
-        try reader.reserved(12, "QE report RESERVED1")
-        self.isvExtProdID = try reader.bytes(16, "QE report ISVEXTPRODID")
-        self.attributes = try reader.bytes(16, "QE report ATTRIBUTES")
-        self.mrEnclave = try reader.bytes(32, "QE report MRENCLAVE")
-        try reader.reserved(32, "QE report RESERVED2")
-        self.mrSigner = try reader.bytes(32, "QE report MRSIGNER")
-        try reader.reserved(32, "QE report RESERVED3")
-        self.configID = try reader.bytes(64, "QE report CONFIGID")
-        self.isvProdID = try reader.u16("QE report ISVPRODID")
-        self.isvSVN = try reader.u16("QE report ISVSVN")
-        self.configSVN = try reader.u16("QE report CONFIGSVN")
-        try reader.reserved(42, "QE report RESERVED4")
-        self.isvFamilyID = try reader.bytes(16, "QE report ISVFAMILYID")
-        self.reportData = try reader.bytes(64, "QE report REPORTDATA")
+    init(_ reader: inout LittleEndianReader<TDXError>) throws(TDXError) {
+        self.cpuSVN = try reader.bytes(16, field: "QE report CPUSVN")
+        self.miscSelect = try reader.integer(UInt32.self, field: "QE report MISCSELECT")
+        try reader.reserved(12, field: "QE report RESERVED1")
+        self.isvExtProdID = try reader.bytes(16, field: "QE report ISVEXTPRODID")
+        self.attributes = try reader.bytes(16, field: "QE report ATTRIBUTES")
+        self.mrEnclave = try reader.bytes(32, field: "QE report MRENCLAVE")
+        try reader.reserved(32, field: "QE report RESERVED2")
+        self.mrSigner = try reader.bytes(32, field: "QE report MRSIGNER")
+        try reader.reserved(32, field: "QE report RESERVED3")
+        self.configID = try reader.bytes(64, field: "QE report CONFIGID")
+        self.isvProdID = try reader.integer(UInt16.self, field: "QE report ISVPRODID")
+        self.isvSVN = try reader.integer(UInt16.self, field: "QE report ISVSVN")
+        self.configSVN = try reader.integer(UInt16.self, field: "QE report CONFIGSVN")
+        try reader.reserved(42, field: "QE report RESERVED4")
+        self.isvFamilyID = try reader.bytes(16, field: "QE report ISVFAMILYID")
+        self.reportData = try reader.bytes(64, field: "QE report REPORTDATA")
     }
 
-    func encode(into bytes: inout [UInt8]) {
-        bytes += self.cpuSVN
-        bytes.appendLittleEndian(self.miscSelect)
-        bytes += [UInt8](repeating: 0, count: 12) + self.isvExtProdID + self.attributes + self.mrEnclave
-        bytes += [UInt8](repeating: 0, count: 32) + self.mrSigner + [UInt8](repeating: 0, count: 32) + self.configID
-        bytes.appendLittleEndian(self.isvProdID)
-        bytes.appendLittleEndian(self.isvSVN)
-        bytes.appendLittleEndian(self.configSVN)
-        bytes += [UInt8](repeating: 0, count: 42) + self.isvFamilyID + self.reportData
+    func encode(to writer: inout LittleEndianWriter) {
+        writer.bytes(self.cpuSVN)
+        writer.integer(self.miscSelect)
+        writer.zeros(12)
+        writer.bytes(self.isvExtProdID + self.attributes + self.mrEnclave)
+        writer.zeros(32)
+        writer.bytes(self.mrSigner)
+        writer.zeros(32)
+        writer.bytes(self.configID)
+        writer.integer(self.isvProdID)
+        writer.integer(self.isvSVN)
+        writer.integer(self.configSVN)
+        writer.zeros(42)
+        writer.bytes(self.isvFamilyID + self.reportData)
     }
 }

@@ -1,3 +1,4 @@
+import EvidenceCore
 import Foundation
 
 /// A collateral document as Intel's PCS serves it: `{"<body>": {…}, "signature": "<hex>"}`, where

@@ -1,3 +1,4 @@
+import EvidenceCore
 import Foundation
 
 /// Intel's TDX TCB Info, version 3 with id "TDX": for one FMSPC, the TCB levels of the platform

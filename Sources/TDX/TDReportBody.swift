@@ -1,3 +1,4 @@
+import EvidenceCore
 import Foundation
 
 /// The TD report body of a quote: what the TDX module reports about the trust domain (Intel TDX
@@ -52,42 +53,42 @@ public struct TDReportBody: Sendable, Hashable {
     /// MRSERVICETD (0x258, 48 bytes, TDX 1.5 only): hash of bound service TDs, or zero.
     public let mrServiceTD: [UInt8]?
 
-    init(_ reader: inout ByteReader, kind: Kind) throws(TDXError) {
+    init(_ reader: inout LittleEndianReader<TDXError>, kind: Kind) throws(TDXError) {
         self.kind = kind
-        self.teeTCBSVN = try reader.bytes(16, "TD report TEE_TCB_SVN")
-        self.mrSEAM = try reader.bytes(48, "TD report MRSEAM")
-        self.mrSignerSEAM = try reader.bytes(48, "TD report MRSIGNERSEAM")
-        self.seamAttributes = try reader.u64("TD report SEAMATTRIBUTES")
-        self.tdAttributes = TDAttributes(rawValue: try reader.u64("TD report TDATTRIBUTES"))
-        self.xfam = try reader.u64("TD report XFAM")
-        self.mrTD = try reader.bytes(48, "TD report MRTD")
-        self.mrConfigID = try reader.bytes(48, "TD report MRCONFIGID")
-        self.mrOwner = try reader.bytes(48, "TD report MROWNER")
-        self.mrOwnerConfig = try reader.bytes(48, "TD report MROWNERCONFIG")
+        self.teeTCBSVN = try reader.bytes(16, field: "TD report TEE_TCB_SVN")
+        self.mrSEAM = try reader.bytes(48, field: "TD report MRSEAM")
+        self.mrSignerSEAM = try reader.bytes(48, field: "TD report MRSIGNERSEAM")
+        self.seamAttributes = try reader.integer(UInt64.self, field: "TD report SEAMATTRIBUTES")
+        self.tdAttributes = TDAttributes(rawValue: try reader.integer(UInt64.self, field: "TD report TDATTRIBUTES"))
+        self.xfam = try reader.integer(UInt64.self, field: "TD report XFAM")
+        self.mrTD = try reader.bytes(48, field: "TD report MRTD")
+        self.mrConfigID = try reader.bytes(48, field: "TD report MRCONFIGID")
+        self.mrOwner = try reader.bytes(48, field: "TD report MROWNER")
+        self.mrOwnerConfig = try reader.bytes(48, field: "TD report MROWNERCONFIG")
         var rtmrs: [[UInt8]] = []
         for index in 0..<4 {
-            rtmrs.append(try reader.bytes(48, "TD report RTMR\(index)"))
+            rtmrs.append(try reader.bytes(48, field: "TD report RTMR\(index)"))
         }
         self.rtmrs = rtmrs
-        self.reportData = try reader.bytes(64, "TD report REPORTDATA")
+        self.reportData = try reader.bytes(64, field: "TD report REPORTDATA")
         if kind == .td15 {
-            self.teeTCBSVN2 = try reader.bytes(16, "TD report TEE_TCB_SVN2")
-            self.mrServiceTD = try reader.bytes(48, "TD report MRSERVICETD")
+            self.teeTCBSVN2 = try reader.bytes(16, field: "TD report TEE_TCB_SVN2")
+            self.mrServiceTD = try reader.bytes(48, field: "TD report MRSERVICETD")
         } else {
             self.teeTCBSVN2 = nil
             self.mrServiceTD = nil
         }
     }
 
-    func encode(into bytes: inout [UInt8]) {
-        bytes += self.teeTCBSVN + self.mrSEAM + self.mrSignerSEAM
-        bytes.appendLittleEndian(self.seamAttributes)
-        bytes.appendLittleEndian(self.tdAttributes.rawValue)
-        bytes.appendLittleEndian(self.xfam)
-        bytes += self.mrTD + self.mrConfigID + self.mrOwner + self.mrOwnerConfig
-        bytes += self.rtmrs.joined()
-        bytes += self.reportData
-        bytes += (self.teeTCBSVN2 ?? []) + (self.mrServiceTD ?? [])
+    func encode(to writer: inout LittleEndianWriter) {
+        writer.bytes(self.teeTCBSVN + self.mrSEAM + self.mrSignerSEAM)
+        writer.integer(self.seamAttributes)
+        writer.integer(self.tdAttributes.rawValue)
+        writer.integer(self.xfam)
+        writer.bytes(self.mrTD + self.mrConfigID + self.mrOwner + self.mrOwnerConfig)
+        writer.bytes(self.rtmrs.joined())
+        writer.bytes(self.reportData)
+        writer.bytes((self.teeTCBSVN2 ?? []) + (self.mrServiceTD ?? []))
     }
 }
 

@@ -1,3 +1,4 @@
+import EvidenceCore
 import Foundation
 
 /// Every way parsing, verifying or evaluating Intel TDX evidence can fail. Each case names the
@@ -150,11 +151,6 @@ public enum TDXError: Error, Sendable, Equatable, CustomStringConvertible {
             return "The QE report \(field) is \(actual); the QE Identity requires \(expected)."
         }
     }
-}
-
-/// Upper-case hexadecimal without prefix, for offsets and values in error sentences.
-func hex(_ value: some BinaryInteger) -> String {
-    String(value, radix: 16, uppercase: true)
 }
 
 private func iso(_ date: Date) -> String {

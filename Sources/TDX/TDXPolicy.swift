@@ -1,4 +1,5 @@
 import EventLog
+import EvidenceCore
 
 /// Reference values a verified quote is appraised against: what the relying party accepts,
 /// separate from ``TDXVerifier``'s question of whether the quote is genuine. Field meanings follow
@@ -35,12 +36,7 @@ public struct TDXPolicy: Sendable, Hashable, Codable {
 
     /// Decodes a policy; absent keys keep their defaults and unknown keys are an error.
     public init(from decoder: any Decoder) throws {
-        let known = Set(CodingKeys.allCases.map(\.stringValue))
-        let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue).filter { !known.contains($0) }
-        guard unknown.isEmpty else {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: decoder.codingPath, debugDescription: "unknown policy key(s): \(unknown.sorted().joined(separator: ", "))"))
-        }
+        try requireKnownKeys(decoder, CodingKeys.self)
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.allowDebug = try container.decodeIfPresent(Bool.self, forKey: .allowDebug) ?? false
         self.mrTD = try container.decodeIfPresent([TDXHexBytes].self, forKey: .mrTD)
@@ -55,7 +51,7 @@ public struct TDXPolicy: Sendable, Hashable, Codable {
         self.reportData = try container.decodeIfPresent(TDXHexBytes.self, forKey: .reportData)
     }
 
-    private enum CodingKeys: String, CodingKey, CaseIterable {
+    private enum CodingKeys: String, CodingKey {
         case allowDebug, mrTD, rtmr0, rtmr1, rtmr2, rtmr3, mrConfigID, mrOwner, mrOwnerConfig, acceptedTCBStatuses, reportData
     }
 
@@ -126,74 +122,7 @@ public struct TDXPolicy: Sendable, Hashable, Codable {
 
 /// The outcome of ``TDXPolicy/appraise(_:eventLog:)``: every rule checked, with what was expected
 /// and found.
-public struct TDXAppraisal: Sendable, Hashable, Codable {
-    /// One checked rule.
-    public struct Rule: Sendable, Hashable, Codable, CustomStringConvertible {
-        public let name: String
-        public let passed: Bool
-        public let expected: String
-        public let actual: String
-
-        /// Creates a rule outcome.
-        public init(name: String, passed: Bool, expected: String, actual: String) {
-            self.name = name
-            self.passed = passed
-            self.expected = expected
-            self.actual = actual
-        }
-
-        public var description: String {
-            "\(self.passed ? "pass" : "FAIL") \(self.name): expected \(self.expected), found \(self.actual)"
-        }
-    }
-
-    /// The rules in the order they were checked.
-    public let rules: [Rule]
-
-    /// Whether every rule passed.
-    public var passed: Bool { self.rules.allSatisfy(\.passed) }
-
-    /// The rules that failed.
-    public var failures: [Rule] { self.rules.filter { !$0.passed } }
-}
+public typealias TDXAppraisal = RuleAppraisal
 
 /// Bytes that encode to and decode from JSON as a hex string, for policies.
-public struct TDXHexBytes: Sendable, Hashable, Codable, CustomStringConvertible {
-    /// The bytes.
-    public let bytes: [UInt8]
-
-    /// Wraps bytes.
-    public init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-    }
-
-    /// Parses hex of either case and even length; nil otherwise.
-    public init?(hex: String) {
-        guard let parsed = decodeHex(hex) else { return nil }
-        self.bytes = parsed
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let parsed = TDXHexBytes(hex: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\"\(text)\" is not hex"))
-        }
-        self = parsed
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(self.description)
-    }
-
-    /// Lowercase hex.
-    public var description: String { hexString(self.bytes) }
-}
-
-/// A coding key for any name, to find keys a policy does not know.
-private struct AnyKey: CodingKey {
-    let stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
+public typealias TDXHexBytes = HexBytes

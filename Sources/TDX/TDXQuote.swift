@@ -1,3 +1,5 @@
+import EvidenceCore
+
 /// An Intel TDX quote, version 4 or 5: the TD report body signed by the attestation key of
 /// Intel's TD Quoting Enclave, with the certification data that ties that key to the platform's
 /// PCK certificate (Intel TDX DCAP Quoting Library API, Appendix A.3 "Quote Format"; quote v4 is
@@ -25,15 +27,15 @@ public struct TDXQuote: Sendable, Hashable {
     /// Parses a quote.
     public init(bytes: some Collection<UInt8>) throws(TDXError) {
         let bytes = Array(bytes)
-        var reader = ByteReader(bytes[...])
+        var reader = LittleEndianReader<TDXError>(bytes[...])
         self.header = try TDXQuoteHeader(&reader)
         let kind: TDReportBody.Kind
         if self.header.version == 5 {
             let typeOffset = reader.offset
-            let rawType = try reader.u16("quote body type")
+            let rawType = try reader.integer(UInt16.self, field: "quote body type")
             guard let bodyKind = TDReportBody.Kind(rawValue: rawType) else { throw .unsupportedBodyType(rawType, offset: typeOffset) }
             let sizeOffset = reader.offset
-            let size = Int(try reader.u32("quote body size"))
+            let size = Int(try reader.integer(UInt32.self, field: "quote body size"))
             guard size == bodyKind.size else {
                 throw .sizeMismatch(field: "quote body size", offset: sizeOffset, declared: size, expected: bodyKind.size)
             }
@@ -43,7 +45,7 @@ public struct TDXQuote: Sendable, Hashable {
         }
         self.body = try TDReportBody(&reader, kind: kind)
         self.signedBytes = Array(bytes[..<reader.offset])
-        var signature = ByteReader(try reader.sized(width: 4, "quote signature data"))
+        var signature = LittleEndianReader<TDXError>(try reader.sized(UInt32.self, field: "quote signature data"))
         self.signatureData = try TDXQuoteSignatureData(&signature)
         let end = reader.offset
         let rest = reader.rest()
@@ -55,16 +57,17 @@ public struct TDXQuote: Sendable, Hashable {
 
     /// The quote's bytes without trailing padding; equal to the parsed input up to the padding.
     public func encoded() -> [UInt8] {
-        var bytes: [UInt8] = []
-        self.header.encode(into: &bytes)
+        var writer = LittleEndianWriter()
+        self.header.encode(to: &writer)
         if self.header.version == 5 {
-            bytes.appendLittleEndian(self.body.kind.rawValue)
-            bytes.appendLittleEndian(UInt32(self.body.kind.size))
+            writer.integer(self.body.kind.rawValue)
+            writer.integer(UInt32(self.body.kind.size))
         }
-        self.body.encode(into: &bytes)
-        var signature: [UInt8] = []
-        self.signatureData.encode(into: &signature)
-        bytes.appendLittleEndian(UInt32(signature.count))
-        return bytes + signature
+        self.body.encode(to: &writer)
+        var signature = LittleEndianWriter()
+        self.signatureData.encode(to: &signature)
+        writer.integer(UInt32(signature.bytes.count))
+        writer.bytes(signature.bytes)
+        return writer.bytes
     }
 }

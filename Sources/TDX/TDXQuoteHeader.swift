@@ -1,3 +1,5 @@
+import EvidenceCore
+
 /// The 48-byte header that starts every TDX quote (Intel TDX DCAP Quoting Library API, Appendix
 /// A.3 "Quote Format", Table "Quote Header"; `sgx_quote4_header_t`, shared unchanged by quote v5).
 public struct TDXQuoteHeader: Sendable, Hashable {
@@ -24,26 +26,26 @@ public struct TDXQuoteHeader: Sendable, Hashable {
     /// platform's QE identifier in the first 16 bytes.
     public let userData: [UInt8]
 
-    init(_ reader: inout ByteReader) throws(TDXError) {
-        self.version = try reader.u16("header VERSION")
+    init(_ reader: inout LittleEndianReader<TDXError>) throws(TDXError) {
+        self.version = try reader.integer(UInt16.self, field: "header VERSION")
         guard self.version == 4 || self.version == 5 else { throw .unsupportedVersion(self.version) }
-        self.attestationKeyType = try reader.u16("header ATTESTATION_KEY_TYPE")
+        self.attestationKeyType = try reader.integer(UInt16.self, field: "header ATTESTATION_KEY_TYPE")
         guard self.attestationKeyType == Self.ecdsaP256 else { throw .unsupportedAttestationKeyType(self.attestationKeyType) }
-        self.teeType = try reader.u32("header TEE_TYPE")
+        self.teeType = try reader.integer(UInt32.self, field: "header TEE_TYPE")
         guard self.teeType == Self.teeTypeTDX else { throw .unsupportedTEEType(self.teeType) }
         // Bytes 8–11 held QE_SVN and PCE_SVN in quote v3; v4 reserves them.
-        try reader.reserved(4, "header RESERVED")
-        self.qeVendorID = try reader.bytes(16, "header QE_VENDOR_ID")
+        try reader.reserved(4, field: "header RESERVED")
+        self.qeVendorID = try reader.bytes(16, field: "header QE_VENDOR_ID")
         guard self.qeVendorID == Self.intelQEVendorID else { throw .unknownQEVendor(self.qeVendorID) }
-        self.userData = try reader.bytes(20, "header USER_DATA")
+        self.userData = try reader.bytes(20, field: "header USER_DATA")
     }
 
-    func encode(into bytes: inout [UInt8]) {
-        bytes.appendLittleEndian(self.version)
-        bytes.appendLittleEndian(self.attestationKeyType)
-        bytes.appendLittleEndian(self.teeType)
-        bytes.appendLittleEndian(UInt32(0))
-        bytes += self.qeVendorID
-        bytes += self.userData
+    func encode(to writer: inout LittleEndianWriter) {
+        writer.integer(self.version)
+        writer.integer(self.attestationKeyType)
+        writer.integer(self.teeType)
+        writer.zeros(4)
+        writer.bytes(self.qeVendorID)
+        writer.bytes(self.userData)
     }
 }

@@ -1,152 +1,69 @@
-import Foundation
+import EvidenceCore
 
-/// A named value of a quote listing: what `cvm tdx show` prints, as text or JSON, named as the
-/// Intel TDX DCAP Quoting Library API's quote tables name the fields (lowercased).
-public indirect enum TDXListing: Sendable, Encodable, CustomStringConvertible {
-    case number(UInt64)
-    case flag(Bool)
-    /// Bytes, shown as lowercase hex.
-    case bytes([UInt8])
-    case text(String)
-    /// Named values, in order.
-    case group([(String, TDXListing)])
-    /// Values without names, in order.
-    case list([TDXListing])
-
-    public func encode(to encoder: any Encoder) throws {
-        switch self {
-        case .number(let value):
-            var container = encoder.singleValueContainer()
-            try container.encode(value)
-        case .flag(let value):
-            var container = encoder.singleValueContainer()
-            try container.encode(value)
-        case .bytes(let value):
-            var container = encoder.singleValueContainer()
-            try container.encode(hexString(value))
-        case .text(let value):
-            var container = encoder.singleValueContainer()
-            try container.encode(value)
-        case .group(let fields):
-            var container = encoder.container(keyedBy: NameKey.self)
-            for (name, value) in fields {
-                try container.encode(value, forKey: NameKey(stringValue: name))
-            }
-        case .list(let values):
-            var container = encoder.unkeyedContainer()
-            for value in values {
-                try container.encode(value)
-            }
-        }
-    }
-
-    /// Indented `name: value` lines.
-    public var description: String {
-        self.lines(indent: "").joined(separator: "\n")
-    }
-
-    private func lines(indent: String) -> [String] {
-        switch self {
-        case .number(let value): return [indent + String(value)]
-        case .flag(let value): return [indent + String(value)]
-        case .bytes(let value): return [indent + hexString(value)]
-        case .text(let value): return [indent + value]
-        case .group(let fields):
-            return fields.flatMap { name, value -> [String] in
-                let rendered = value.lines(indent: indent + "  ")
-                return rendered.count == 1 && !value.isGroup
-                    ? ["\(indent)\(name): \(rendered[0].dropFirst(indent.count + 2))"] : ["\(indent)\(name):"] + rendered
-            }
-        case .list(let values):
-            if values.allSatisfy(\.isScalar) {
-                return [indent + "[" + values.map { $0.lines(indent: "")[0] }.joined(separator: ", ") + "]"]
-            }
-            return values.enumerated().flatMap { index, value in
-                TDXListing.group([("[\(index)]", value)]).lines(indent: indent)
-            }
-        }
-    }
-
-    private var isScalar: Bool {
-        switch self {
-        case .group, .list: false
-        default: true
-        }
-    }
-
-    private var isGroup: Bool {
-        if case .group = self { return true }
-        return false
-    }
-
-    private struct NameKey: CodingKey {
-        let stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-}
+/// A value of a quote listing: what `cvm tdx show` prints, as text or JSON, named as the Intel
+/// TDX DCAP Quoting Library API's quote tables name the fields (lowercased).
+public typealias TDXListing = ListingValue
 
 extension TDXQuote {
     /// Every field of the quote; the PCK chain is listed by certificate subject when it decodes.
     public var listing: TDXListing {
         let body = self.body
-        var bodyFields: [(String, TDXListing)] = [
-            ("tee_tcb_svn", .bytes(body.teeTCBSVN)), ("mrseam", .bytes(body.mrSEAM)), ("mrsignerseam", .bytes(body.mrSignerSEAM)),
-            ("seamattributes", .text(hex64(body.seamAttributes))),
-            ("tdattributes", .group([("value", .text(body.tdAttributes.description)), ("debug", .flag(body.tdAttributes.debug)),
-                                     ("sept_ve_disable", .flag(body.tdAttributes.septVEDisable))])),
-            ("xfam", .text(hex64(body.xfam))), ("mrtd", .bytes(body.mrTD)), ("mrconfigid", .bytes(body.mrConfigID)),
-            ("mrowner", .bytes(body.mrOwner)), ("mrownerconfig", .bytes(body.mrOwnerConfig)),
-            ("rtmr0", .bytes(body.rtmrs[0])), ("rtmr1", .bytes(body.rtmrs[1])), ("rtmr2", .bytes(body.rtmrs[2])),
-            ("rtmr3", .bytes(body.rtmrs[3])), ("reportdata", .bytes(body.reportData)),
+        var bodyFields = [
+            Field("tee_tcb_svn", .bytes(body.teeTCBSVN)), Field("mrseam", .bytes(body.mrSEAM)), Field("mrsignerseam", .bytes(body.mrSignerSEAM)),
+            Field("seamattributes", .text(hex64(body.seamAttributes))),
+            Field("tdattributes", .group([Field("value", .text(body.tdAttributes.description)), Field("debug", .flag(body.tdAttributes.debug)),
+                                          Field("sept_ve_disable", .flag(body.tdAttributes.septVEDisable))])),
+            Field("xfam", .text(hex64(body.xfam))), Field("mrtd", .bytes(body.mrTD)), Field("mrconfigid", .bytes(body.mrConfigID)),
+            Field("mrowner", .bytes(body.mrOwner)), Field("mrownerconfig", .bytes(body.mrOwnerConfig)),
+            Field("rtmr0", .bytes(body.rtmrs[0])), Field("rtmr1", .bytes(body.rtmrs[1])), Field("rtmr2", .bytes(body.rtmrs[2])),
+            Field("rtmr3", .bytes(body.rtmrs[3])), Field("reportdata", .bytes(body.reportData)),
         ]
         if let svn2 = body.teeTCBSVN2, let serviceTD = body.mrServiceTD {
-            bodyFields += [("tee_tcb_svn2", .bytes(svn2)), ("mrservicetd", .bytes(serviceTD))]
+            bodyFields += [Field("tee_tcb_svn2", .bytes(svn2)), Field("mrservicetd", .bytes(serviceTD))]
         }
         let certification = self.signatureData.qeReportCertificationData
         let report = certification.qeReport
         let nested = certification.certificationData
-        var nestedFields: [(String, TDXListing)] = [("type", .text("\(nested.type.rawValue) (\(nested.type))")), ("size", .number(UInt64(nested.data.count)))]
+        var nestedFields = [Field("type", .text("\(nested.type.rawValue) (\(nested.type))")), Field("size", .integer(UInt64(nested.data.count)))]
         if nested.type == .pckCertificateChain {
             switch Result(catching: { () throws(TDXError) in try PCKCertificateChain(pem: nested.data) }) {
             case .success(let chain):
                 let pck = chain.pck.extensions
                 nestedFields += [
-                    ("certificates", .list(chain.certificates.map { .text(CertificateChecks.commonName($0)) })),
-                    ("fmspc", .bytes(pck.fmspc)), ("pceid", .bytes(pck.pceID)),
-                    ("sgx_tcb_components", .list(pck.tcb.sgxComponentSVNs.map { .number(UInt64($0)) })),
-                    ("pcesvn", .number(UInt64(pck.tcb.pceSVN))), ("cpusvn", .bytes(pck.tcb.cpuSVN)),
+                    Field("certificates", .list(chain.certificates.map { .text(CertificateChecks.commonName($0)) })),
+                    Field("fmspc", .bytes(pck.fmspc)), Field("pceid", .bytes(pck.pceID)),
+                    Field("sgx_tcb_components", .list(pck.tcb.sgxComponentSVNs.map { .integer(UInt64($0)) })),
+                    Field("pcesvn", .integer(UInt64(pck.tcb.pceSVN))), Field("cpusvn", .bytes(pck.tcb.cpuSVN)),
                 ]
             case .failure(let error):
-                nestedFields.append(("error", .text(error.description)))
+                nestedFields.append(Field("error", .text(error.description)))
             }
         }
         return .group([
-            ("header", .group([
-                ("version", .number(UInt64(self.header.version))), ("attestation_key_type", .number(UInt64(self.header.attestationKeyType))),
-                ("tee_type", .number(UInt64(self.header.teeType))), ("qe_vendor_id", .bytes(self.header.qeVendorID)),
-                ("user_data", .bytes(self.header.userData)),
+            Field("header", .group([
+                Field("version", .integer(UInt64(self.header.version))),
+                Field("attestation_key_type", .integer(UInt64(self.header.attestationKeyType))),
+                Field("tee_type", .integer(UInt64(self.header.teeType))), Field("qe_vendor_id", .bytes(self.header.qeVendorID)),
+                Field("user_data", .bytes(self.header.userData)),
             ])),
-            ("body", .group([("type", .text(body.kind.description))] + bodyFields)),
-            ("signature_data", .group([
-                ("quote_signature", .bytes(self.signatureData.quoteSignature)),
-                ("attestation_key", .bytes(self.signatureData.attestationKey)),
-                ("qe_report", .group([
-                    ("cpusvn", .bytes(report.cpuSVN)), ("miscselect", .number(UInt64(report.miscSelect))),
-                    ("attributes", .bytes(report.attributes)), ("mrenclave", .bytes(report.mrEnclave)),
-                    ("mrsigner", .bytes(report.mrSigner)), ("isvprodid", .number(UInt64(report.isvProdID))),
-                    ("isvsvn", .number(UInt64(report.isvSVN))), ("reportdata", .bytes(report.reportData)),
+            Field("body", .group([Field("type", .text(body.kind.description))] + bodyFields)),
+            Field("signature_data", .group([
+                Field("quote_signature", .bytes(self.signatureData.quoteSignature)),
+                Field("attestation_key", .bytes(self.signatureData.attestationKey)),
+                Field("qe_report", .group([
+                    Field("cpusvn", .bytes(report.cpuSVN)), Field("miscselect", .integer(UInt64(report.miscSelect))),
+                    Field("attributes", .bytes(report.attributes)), Field("mrenclave", .bytes(report.mrEnclave)),
+                    Field("mrsigner", .bytes(report.mrSigner)), Field("isvprodid", .integer(UInt64(report.isvProdID))),
+                    Field("isvsvn", .integer(UInt64(report.isvSVN))), Field("reportdata", .bytes(report.reportData)),
                 ])),
-                ("qe_report_signature", .bytes(certification.qeReportSignature)),
-                ("qe_authentication_data", .bytes(certification.qeAuthenticationData)),
-                ("certification_data", .group(nestedFields)),
+                Field("qe_report_signature", .bytes(certification.qeReportSignature)),
+                Field("qe_authentication_data", .bytes(certification.qeAuthenticationData)),
+                Field("certification_data", .group(nestedFields)),
             ])),
-            ("trailing_zero_padding", .number(UInt64(self.trailingZeroPadding))),
+            Field("trailing_zero_padding", .integer(UInt64(self.trailingZeroPadding))),
         ])
     }
 }
 
-private func hex64(_ value: UInt64) -> String {
-    String(format: "0x%016llx", value)
-}
+/// The short name the listing above uses for its many fields.
+private typealias Field = ListingField

@@ -1,3 +1,5 @@
+import EvidenceCore
+
 /// Where a verified quote's TCB stands according to Intel's TCB Info and QE Identity, matched the
 /// way Intel's TDX Quote Verification Library matches them (QVL `TcbLevelCheck.cpp`,
 /// `TdxModuleCheck.cpp`, `EnclaveReportVerifier.cpp`; steps 4.1.2.4.11 and 4.1.2.4.15–17 of its
@@ -90,12 +92,12 @@ public struct TDXTCBEvaluation: Sendable, Hashable {
         guard identity.mrSigner == body.mrSignerSEAM else {
             throw .tdxModuleMismatch(field: "MRSIGNERSEAM", expected: hexString(identity.mrSigner), actual: hexString(body.mrSignerSEAM))
         }
-        var seamAttributes: [UInt8] = []
-        seamAttributes.appendLittleEndian(body.seamAttributes)
-        guard zip(seamAttributes, identity.attributesMask).map({ $0 & $1 }) == identity.attributes else {
+        var seamAttributes = LittleEndianWriter()
+        seamAttributes.integer(body.seamAttributes)
+        guard zip(seamAttributes.bytes, identity.attributesMask).map({ $0 & $1 }) == identity.attributes else {
             throw .tdxModuleMismatch(
                 field: "SEAMATTRIBUTES under mask \(hexString(identity.attributesMask))", expected: hexString(identity.attributes),
-                actual: hexString(seamAttributes))
+                actual: hexString(seamAttributes.bytes))
         }
         guard major != 0 else { return (name, nil) }
         let isvSVN = UInt16(body.teeTCBSVN[0])
@@ -108,12 +110,12 @@ public struct TDXTCBEvaluation: Sendable, Hashable {
     /// 4.1.2.9.5–10 (QVL `EnclaveReportVerifier`): masked MISCSELECT and ATTRIBUTES, MRSIGNER and
     /// ISVPRODID must match; the QE's ISVSVN selects its first level at or below.
     private static func qeLevel(_ report: QEReport, _ identity: QEIdentity) throws(TDXError) -> QEIdentity.TCBLevel {
-        var miscSelect: [UInt8] = []
-        miscSelect.appendLittleEndian(report.miscSelect)
-        guard zip(miscSelect, identity.miscSelectMask).map({ $0 & $1 }) == identity.miscSelect else {
+        var miscSelect = LittleEndianWriter()
+        miscSelect.integer(report.miscSelect)
+        guard zip(miscSelect.bytes, identity.miscSelectMask).map({ $0 & $1 }) == identity.miscSelect else {
             throw .qeIdentityMismatch(
                 field: "MISCSELECT under mask \(hexString(identity.miscSelectMask))", expected: hexString(identity.miscSelect),
-                actual: hexString(miscSelect))
+                actual: hexString(miscSelect.bytes))
         }
         guard zip(report.attributes, identity.attributesMask).map({ $0 & $1 }) == identity.attributes else {
             throw .qeIdentityMismatch(

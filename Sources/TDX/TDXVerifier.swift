@@ -1,4 +1,5 @@
 import Crypto
+import EvidenceCore
 import Foundation
 import X509
 

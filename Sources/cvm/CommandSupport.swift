@@ -131,6 +131,27 @@ final class ProgressLine {
     }
 }
 
+/// Warns on standard error when this is a debug build, whose figures mean nothing; for the
+/// `cvm bench` commands.
+func warnIfDebugBuild() {
+    #if DEBUG
+    FileHandle.standardError.write(Data("warning: this is a debug build; build with -c release for meaningful figures.\n".utf8))
+    #endif
+}
+
+/// OpenSSL's ECDSA verify rate on the NIST curve of `bits` (256 or 384), per second of user CPU
+/// time: the verify/s column of `openssl speed -seconds N ecdsapBITS`, from its line
+/// ` 256 bits ecdsa (nistp256)   0.0000s   0.0001s  38120.6  12803.2`.
+func opensslECDSAVerifyRate(openssl: String, bits: Int, seconds: Int) throws -> Double {
+    let (status, printed) = ChildProcess.run([openssl, "speed", "-seconds", String(seconds), "ecdsap\(bits)"])
+    guard status == 0,
+          let line = printed.split(separator: "\n").first(where: { $0.contains("ecdsa (nistp\(bits))") }),
+          let rate = line.split(separator: " ").last.flatMap({ Double($0) }) else {
+        throw CommandFailure("`\(openssl) speed ecdsap\(bits)` did not print a verify/s figure for nistp\(bits).")
+    }
+    return rate
+}
+
 /// PCR indices given as a comma-separated list.
 func pcrIndices(_ list: String) throws -> [Int] {
     try list.split(separator: ",").map { text in

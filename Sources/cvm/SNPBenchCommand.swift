@@ -32,11 +32,9 @@ struct SNPBenchCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            #if DEBUG
-            FileHandle.standardError.write(Data("warning: this is a debug build; build with -c release for meaningful figures.\n".utf8))
-            #endif
+            warnIfDebugBuild()
             let ours = try self.verificationRate()
-            let theirs = try self.opensslVerifyRate()
+            let theirs = try opensslECDSAVerifyRate(openssl: self.openssl, bits: 384, seconds: self.seconds)
             print(String(format: "SNP report verifications/s (chain cached per VCEK): %.1f", ours))
             print(String(format: "openssl speed ecdsap384 verify/s:                  %.1f", theirs))
             print(String(format: "ratio:                                             %.3f", ours / theirs))
@@ -52,28 +50,8 @@ struct SNPBenchCommand: ParsableCommand {
         let vcek = try AMDCertificate(derEncoded: try readFile(folder.appendingPathComponent("milan-vcek-1.der").path))
         let chain = SNPCertificateChain(endorsementKey: vcek, intermediate: askArk.first, root: askArk.last)
         let verifier = SNPCachingVerifier()
-        _ = try verifier.verify(report, certificates: chain, at: Self.verificationTime)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let deadline = start + .seconds(self.seconds)
-        var count = 0
-        repeat {
+        return try callsPerSecond(seconds: Double(self.seconds)) {
             _ = try verifier.verify(report, certificates: chain, at: Self.verificationTime)
-            count += 1
-        } while clock.now < deadline
-        let elapsed = start.duration(to: clock.now)
-        return Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
-    }
-
-    /// The verify/s column of `openssl speed -seconds N ecdsap384`, from its line
-    /// ` 384 bits ecdsa (nistp384)   0.0005s   0.0004s   2047.5   2432.1`.
-    private func opensslVerifyRate() throws -> Double {
-        let (status, printed) = ChildProcess.run([self.openssl, "speed", "-seconds", String(self.seconds), "ecdsap384"])
-        guard status == 0,
-              let line = printed.split(separator: "\n").first(where: { $0.contains("ecdsa (nistp384)") }),
-              let rate = line.split(separator: " ").last.flatMap({ Double($0) }) else {
-            throw CommandFailure("`\(self.openssl) speed ecdsap384` did not print a verify/s figure for nistp384.")
         }
-        return rate
     }
 }

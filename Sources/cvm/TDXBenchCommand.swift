@@ -44,9 +44,7 @@ struct BenchTDX: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            #if DEBUG
-            FileHandle.standardError.write(Data("warning: this is a debug build; build with -c release for meaningful figures.\n".utf8))
-            #endif
+            warnIfDebugBuild()
             let bytes = try readFile(self.quote)
             let time = ISO8601DateFormatter().date(from: self.at)!
             let verifier = try TDXCachingVerifier(collateral: try loadTDXCollateral(self.collateral))
@@ -56,10 +54,10 @@ struct BenchTDX: ParsableCommand {
             var ours: [Double] = []
             var theirs: [Double] = []
             for round in 1...self.rounds {
-                ours.append(try Self.callsPerCPUSecond(seconds: Double(self.seconds)) {
+                ours.append(try callsPerSecond(seconds: Double(self.seconds), cpuTime: true) {
                     _ = try verifier.verify(try TDXQuote(bytes: bytes), at: time)
                 })
-                theirs.append(try self.opensslVerifyRate())
+                theirs.append(try opensslECDSAVerifyRate(openssl: self.openssl, bits: 256, seconds: self.seconds))
                 print(String(format: "round %d: %.1f quotes/s, openssl %.1f verify/s (per CPU second), ratio to the bound %.3f",
                              round, ours[round - 1], theirs[round - 1], ours[round - 1] / (theirs[round - 1] / 2)))
             }
@@ -74,27 +72,6 @@ struct BenchTDX: ParsableCommand {
         }
     }
 
-    /// Runs `body` once to warm up, then for `seconds` of wall-clock time; returns calls per second
-    /// of this thread's CPU time.
-    private static func callsPerCPUSecond(seconds: Double, _ body: () throws -> Void) rethrows -> Double {
-        try body()
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(seconds)
-        let start = threadCPUTime()
-        var count = 0
-        repeat {
-            try body()
-            count += 1
-        } while clock.now < deadline
-        return Double(count) / (threadCPUTime() - start)
-    }
-
-    private static func threadCPUTime() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-    }
-
     private static func median(_ values: [Double]) -> Double {
         values.sorted()[values.count / 2]
     }
@@ -106,19 +83,6 @@ struct BenchTDX: ParsableCommand {
         let message = [UInt8](repeating: 0x5A, count: 632)
         let signature = try key.signature(for: message)
         let publicKey = key.publicKey
-        return callsPerCPUSecond(seconds: seconds) { _ = publicKey.isValidSignature(signature, for: message) }
-    }
-
-    /// The verify/s column of `openssl speed -seconds N ecdsap256` (operations per second of user
-    /// CPU time), from its line
-    /// ` 256 bits ecdsa (nistp256)   0.0000s   0.0001s  38120.6  12803.2`.
-    private func opensslVerifyRate() throws -> Double {
-        let (status, printed) = ChildProcess.run([self.openssl, "speed", "-seconds", String(self.seconds), "ecdsap256"])
-        guard status == 0,
-              let line = printed.split(separator: "\n").first(where: { $0.contains("ecdsa (nistp256)") }),
-              let rate = line.split(separator: " ").last.flatMap({ Double($0) }) else {
-            throw CommandFailure("`\(self.openssl) speed ecdsap256` did not print a verify/s figure for nistp256.")
-        }
-        return rate
+        return callsPerSecond(seconds: seconds, cpuTime: true) { _ = publicKey.isValidSignature(signature, for: message) }
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 import KeyBroker
 import SEVSNP
 import SwiftASN1
+import TestSupport
 import Testing
 
 /// Two `cvm serve` processes on one PostgreSQL database, raced by many clients.
@@ -12,7 +13,7 @@ import Testing
 struct ReplicaRaceTests {
     @Test("Every nonce is accepted exactly once, whichever replica and however many clients redeem it")
     func nonceRace() async throws {
-        let binary = try #require(ServeProcess.cvmBinary, "the cvm executable is built beside the tests (swift build)")
+        let binary = try #require(cvmExecutable, "the cvm executable is built beside the tests (swift build)")
         try await StoreBackend.withFreshPostgresDatabase { url in
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("replicas-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -20,11 +21,11 @@ struct ReplicaRaceTests {
             let files = try ReplicaFiles(directory: directory)
             let ports = [Int.random(in: 20_000..<24_000), Int.random(in: 24_000..<28_000)]
             let replicas = try ports.map { port in
-                try ServeProcess(binary: binary, directory: directory, arguments: [
+                try ChildProcess(binary: binary, arguments: [
                     "serve", "--port", "\(port)", "--database-url", url, "--master-key-file", files.masterKey.path,
                     "--admin-token-file", files.adminToken.path, "--allow-emulated", "--emulated-snp-root", files.emulatedRoot.path,
                     "--data-dir", directory.path,
-                ])
+                ], logDirectory: directory)
             }
             defer { replicas.forEach { $0.kill() } }
             let clients = ports.map { AttestationClient(baseURL: "http://127.0.0.1:\($0)", adminToken: ReplicaFiles.token) }
@@ -84,35 +85,7 @@ struct ReplicaFiles {
     }
 }
 
-/// A `cvm serve` child process, logging to a file, killed with SIGKILL (the test runner leaves
-/// SIGTERM ignored in children).
-final class ServeProcess: @unchecked Sendable {
-    let process = Process()
-    let logFile: URL
-
-    /// The `cvm` executable built next to this test bundle, or `CVM_BINARY`.
-    static var cvmBinary: URL? {
-        if let path = ProcessInfo.processInfo.environment["CVM_BINARY"] { return URL(fileURLWithPath: path) }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("cvm")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        return nil
-    }
-
-    init(binary: URL, directory: URL, arguments: [String]) throws {
-        logFile = directory.appendingPathComponent("serve-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logFile)
-        process.executableURL = binary
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-    }
-
+extension ChildProcess {
     /// Polls for a challenge until the replica answers (20 s at most).
     func waitUntilReady(_ client: AttestationClient) async throws {
         for _ in 0..<200 {
@@ -120,12 +93,7 @@ final class ServeProcess: @unchecked Sendable {
             if (try? await client.challenge()) != nil { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw ReplicaNotReady(log: (try? String(contentsOf: logFile, encoding: .utf8)) ?? "")
-    }
-
-    func kill() {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        throw ReplicaNotReady(log: self.log)
     }
 }
 

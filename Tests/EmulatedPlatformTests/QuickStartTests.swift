@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// README.md's "Attestation service quick start", run as written: its shell commands are read from
@@ -9,7 +10,7 @@ import Testing
 struct QuickStartTests {
     @Test("The owner's VM receives the secret; the VM with a changed kernel is refused by the PCR 4 and 9 rules")
     func quickStart() throws {
-        let binary = try #require(Self.cvmBinary, "the cvm executable is built beside the tests (swift build)")
+        let binary = try #require(cvmExecutable, "the cvm executable is built beside the tests (swift build)")
         let commands = try Self.readmeCommands()
         try #require(commands.filter { $0.contains("cvm secret release") }.count == 2, "\(commands)")
 
@@ -108,18 +109,6 @@ struct QuickStartTests {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             if bound == 0 { return port }
-        }
-        return nil
-    }
-
-    /// The `cvm` executable built next to this test bundle, or `CVM_BINARY`.
-    static var cvmBinary: URL? {
-        if let path = ProcessInfo.processInfo.environment["CVM_BINARY"] { return URL(fileURLWithPath: path) }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("cvm")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
         }
         return nil
     }

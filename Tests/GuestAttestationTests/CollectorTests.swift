@@ -3,6 +3,7 @@ import GuestAttestation
 import SEVSNP
 import TPM2
 import TPMClient
+import TestSupport
 import Testing
 
 @Suite("Evidence collection")

@@ -1,6 +1,7 @@
 import Foundation
 import GuestAttestation
 import SEVSNP
+import TestSupport
 import Testing
 
 @Suite("configfs-tsm")

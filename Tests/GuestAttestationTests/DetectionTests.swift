@@ -2,6 +2,7 @@ import Foundation
 import GuestAttestation
 import TPM2
 import TPMClient
+import TestSupport
 import Testing
 
 @Suite("Platform detection")

@@ -1,6 +1,7 @@
 import Foundation
 import GuestAttestation
 import SEVSNP
+import TestSupport
 import Testing
 
 @Suite("/dev/sev-guest and /dev/tdx_guest")

@@ -3,6 +3,7 @@ import Foundation
 import GuestAttestation
 import TPM2
 import TPMClient
+import TestSupport
 import Testing
 import VirtualTPM
 

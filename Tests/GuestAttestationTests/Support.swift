@@ -3,18 +3,11 @@ import GuestAttestation
 import SEVSNP
 import TPM2
 import TPMClient
+import TestSupport
 import VirtualTPM
 
-/// Shared evidence from `../shared/testdata` (each folder's README says where it came from).
-enum TestData {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("../shared/testdata").standardized
-
-    static func bytes(_ path: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: root.appendingPathComponent(path)))
-    }
-
+/// The shared evidence these tests use (each folder's README says where it came from).
+extension TestData {
     /// A real Azure SEV-SNP HCL report, 2048 bytes: small enough for the vTPM's NV index limit.
     static var azureHCLReport: [UInt8] { get throws { try bytes("tpm/azure-snp-hcl-report-kinvolk/hcl_report.bin") } }
     /// A real TDX quote (version 4) from an Azure TDX CVM.

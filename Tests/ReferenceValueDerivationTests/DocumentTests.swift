@@ -8,6 +8,7 @@ import PCRPrediction
 import ReferenceValueDerivation
 import SEVSNP
 import TPM2
+import TestSupport
 import Testing
 
 /// Merging documents, the platform requirements, the JSON document, and every refusal.
@@ -146,9 +147,9 @@ struct DocumentTests {
     }
 
     @Test("cvm reference-values refuses options outside a set and merges into a document, exiting non-zero on errors",
-          .enabled(if: Peers.cvm != nil, "needs the cvm executable beside the tests (swift build) or CVM_BINARY"))
+          .enabled(if: cvmExecutable != nil, "needs the cvm executable beside the tests (swift build) or CVM_BINARY"))
     func command() throws {
-        let cvm = try #require(Peers.cvm)
+        let cvm = try #require(cvmExecutable)
         let misplaced = try Peers.run(cvm, ["reference-values", "--kernel", "/boot/vmlinuz", "--ovmf", "x.fd", "--vcpus", "1", "--vcpu-type", "EPYC-v4"])
         #expect(misplaced.status != 0 && misplaced.errors.contains("--kernel must follow an --ovmf or --event-log"), "\(misplaced.errors)")
         let badSet = try Peers.run(cvm, ["reference-values", "--ovmf", "x.fd", "--vcpus", "1", "--vcpu-type", "EPYC-X"])

@@ -6,6 +6,7 @@ import Foundation
 import PCRPrediction
 import ReferenceValueDerivation
 import TPM2
+import TestSupport
 import Testing
 
 /// Reference values derived from real event logs (../shared/testdata/eventlog) with Debian's signed
@@ -116,10 +117,10 @@ struct RealBootTests {
     }
 
     @Test("cvm reference-values writes the library's document, and every PCR is what cvm pcr predict prints",
-          .enabled(if: Peers.cvm != nil, "needs the cvm executable beside the tests (swift build) or CVM_BINARY"),
+          .enabled(if: cvmExecutable != nil, "needs the cvm executable beside the tests (swift build) or CVM_BINARY"),
           arguments: cases)
     func commandsAgree(_ test: Case) throws {
-        let cvm = try #require(Peers.cvm)
+        let cvm = try #require(cvmExecutable)
         let log = Peers.eventLogs.appendingPathComponent(test.log).path
         let (status, output, summary) = try Peers.run(cvm, ["reference-values", "--event-log", log, "--shim", Peers.shim, "--grub", Peers.grub]
             + test.fileArguments)

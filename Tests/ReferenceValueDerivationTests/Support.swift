@@ -1,13 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The shared test data (`../shared/testdata`, see its README), the peer tools the tests compare
 /// with, and the `cvm` executable built beside this test bundle.
 enum Peers {
-    /// `…/shared/testdata/eventlog`, found from this file: the package root is three levels up.
-    static let eventLogs = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("../shared/testdata/eventlog").standardized
+    /// `…/shared/testdata/eventlog`.
+    static let eventLogs = TestData.root.appendingPathComponent("eventlog")
 
     /// Debian's signed boot files (shim-signed, grub-efi-amd64-signed, linux-image-amd64; see
     /// scripts/install-deps.sh): the newest installed kernel and its initrd.
@@ -35,18 +34,6 @@ enum Peers {
 
     /// PyPI's sev-snp-measure, the reference SNP launch digest calculator.
     static let sevSNPMeasure = onPath("sev-snp-measure")
-
-    /// The `cvm` executable built next to this test bundle, or `CVM_BINARY`.
-    static let cvm: URL? = {
-        if let path = ProcessInfo.processInfo.environment["CVM_BINARY"] { return URL(fileURLWithPath: path) }
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("cvm")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        return nil
-    }()
 
     /// Runs a tool; its exit status, standard output and standard error.
     static func run(_ tool: URL, _ arguments: [String]) throws -> (status: Int32, output: [UInt8], errors: String) {

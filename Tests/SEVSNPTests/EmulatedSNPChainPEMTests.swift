@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 @testable import SEVSNP
 import SwiftASN1
+import TestSupport
 import Testing
 import X509
 import _CryptoExtras

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SEVSNP
+import TestSupport
 import Testing
 
 @Suite("Emulated SEV-SNP signer")

@@ -1,4 +1,5 @@
 @testable import SEVSNP
+import TestSupport
 import Testing
 
 /// The VCEK-to-report binding, exercised directly: a genuine report whose REPORTED_TCB or CHIP_ID

@@ -1,5 +1,6 @@
 import Foundation
 @testable import SEVSNP
+import TestSupport
 import Testing
 
 /// The SEV-SNP launch measurement against its oracle, `sev-snp-measure`, run on synthetic OVMF
@@ -31,7 +32,7 @@ struct LaunchMeasurementTests {
             let launch = SNPLaunchMeasurement(firmware: try OVMFImage(bytes: try Self.read(ovmf)), vcpus: vcpus,
                                               vcpuSignature: vcpuType.cpuid.signature, guestFeatures: guestFeatures,
                                               kernelHashes: hashes)
-            return hexString(try launch.digest())
+            return try launch.digest().hex
         }
 
         /// Runs the oracle on the same inputs, writing the kernel and initrd to a scratch directory.
@@ -108,7 +109,7 @@ struct LaunchMeasurementTests {
         let image = try OVMFImage(bytes: try Launch.read(ovmf))
         var digest = SNPLaunchDigest()
         digest.addNormalPages(image.bytes, gpa: image.gpa)
-        #expect(try MeasureOracle.run(["--ovmf", ovmf], mode: "snp:ovmf-hash") == .measurement(hexString(digest.digest)))
+        #expect(try MeasureOracle.run(["--ovmf", ovmf], mode: "snp:ovmf-hash") == .measurement(digest.digest.hex))
     }
 
     /// Generated kernels and initrds.

@@ -1,5 +1,6 @@
 import Foundation
 import SEVSNP
+import TestSupport
 import Testing
 
 /// The caching verifier must accept and refuse exactly what ``SNPVerifier`` does, even once a

@@ -1,5 +1,6 @@
 import Foundation
 import SEVSNP
+import TestSupport
 import Testing
 
 @Suite("SEV-SNP attestation report parsing")

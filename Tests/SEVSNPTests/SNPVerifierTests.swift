@@ -1,5 +1,6 @@
 import Foundation
 import SEVSNP
+import TestSupport
 import Testing
 
 @Suite("SEV-SNP report verification")

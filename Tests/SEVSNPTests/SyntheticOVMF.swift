@@ -1,6 +1,8 @@
 import Crypto
+import EvidenceCore
 import Foundation
 @testable import SEVSNP
+import TestSupport
 import Testing
 
 /// An OVMF-like firmware image built in memory, so that the launch measurement tests need no
@@ -111,7 +113,7 @@ struct SyntheticOVMF: Sendable {
     /// Writes an image to a file of the temporary directory named after its contents, so that
     /// test runs in parallel share identical files and never leave more than one per image behind.
     static func file(named name: String, bytes: [UInt8]) -> String {
-        let digest = hexString(SHA256.hash(data: bytes).prefix(8))
+        let digest = Array(SHA256.hash(data: bytes).prefix(8)).hex
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("cvmkit-synthetic-\(name)-\(digest).fd")
         precondition(FileManager.default.createFile(atPath: url.path, contents: Data(bytes)), "cannot write \(url.path)")
         return url.path

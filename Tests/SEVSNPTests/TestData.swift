@@ -1,21 +1,9 @@
 import Foundation
 import SEVSNP
+import TestSupport
 
-/// Locates and loads the shared SEV-SNP fixtures (see `shared/testdata/snp/README.md`).
-enum TestData {
-    /// `…/shared/testdata`, found from this file: the package root is three levels up.
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("../shared/testdata").standardized
-
-    static func bytes(_ path: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: root.appendingPathComponent(path)))
-    }
-
-    static func text(_ path: String) throws -> String {
-        String(decoding: try bytes(path), as: UTF8.self)
-    }
-
+/// The shared SEV-SNP fixtures (see `shared/testdata/snp/README.md`).
+extension TestData {
     static var milanReport: [UInt8] { get throws { try bytes("snp/milan-report-1.bin") } }
     static var milanVCEK: AMDCertificate { get throws { try AMDCertificate(derEncoded: try bytes("snp/milan-vcek-1.der")) } }
     /// ASK then ARK, as AMD's KDS serves them.
@@ -48,17 +36,4 @@ enum TestData {
         AzureCase(directory: "azure-snp-cvm-trustee-tpm-quote-v1", vcekFile: nil),
         AzureCase(directory: "azure-snp-hcl-report-kinvolk", vcekFile: nil),
     ]
-}
-
-extension [UInt8] {
-    init(hex: String) {
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            bytes.append(UInt8(hex[index..<next], radix: 16)!)
-            index = next
-        }
-        self = bytes
-    }
 }

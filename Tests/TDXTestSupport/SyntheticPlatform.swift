@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SwiftASN1
 import TDX
+import TestSupport
 import X509
 
 /// A SYNTHETIC Intel-like TDX platform for tests: a throwaway root CA, PCK Platform CA, PCK leaf
@@ -366,20 +367,11 @@ public struct SyntheticPlatform: Sendable {
     }
 }
 
-/// Little-endian fields and hex literals for building the synthetic structures.
+/// Little-endian fields for building the synthetic structures.
 extension [UInt8] {
     fileprivate mutating func le<T: FixedWidthInteger>(_ value: T) {
         for index in 0..<(T.bitWidth / 8) {
             self.append(UInt8(truncatingIfNeeded: value >> (8 * index)))
         }
     }
-
-    fileprivate init(hex: String) {
-        self = stride(from: 0, to: hex.count, by: 2).map { offset in
-            let start = hex.index(hex.startIndex, offsetBy: offset)
-            return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16)!
-        }
-    }
-
-    fileprivate var hex: String { self.map { String(format: "%02x", $0) }.joined() }
 }

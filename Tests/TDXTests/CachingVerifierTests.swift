@@ -1,6 +1,7 @@
 import Foundation
 import TDX
 import TDXTestSupport
+import TestSupport
 import Testing
 
 @Suite("TDX caching verifier")

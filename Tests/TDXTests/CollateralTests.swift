@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import TDX
 import TDXTestSupport
+import TestSupport
 import Testing
 
 /// TCB Info, QE Identity and TCB evaluation. Real Intel collateral for the Azure quote was not

@@ -1,7 +1,8 @@
-import Foundation
 import EventLog
+import Foundation
 import TDX
 import TDXTestSupport
+import TestSupport
 import Testing
 
 @Suite("TDX policy appraisal")

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import TDX
 import TDXTestSupport
+import TestSupport
 import Testing
 
 /// Offsets of the Azure quote's parts, from the quote v4 layout (Intel TDX DCAP Quoting Library

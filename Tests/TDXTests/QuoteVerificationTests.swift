@@ -3,6 +3,7 @@ import Foundation
 import SwiftASN1
 import TDX
 import TDXTestSupport
+import TestSupport
 import Testing
 import X509
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TPM2
 import TPMClient
+import TestSupport
 import TPMFuzzing
 
 /// `cvm vtpm serve` with persistent state, killed with SIGKILL at random moments while it
@@ -21,7 +22,7 @@ import TPMFuzzing
 
     @Test(.timeLimit(.minutes(5)))
     func nvSurvivesSIGKILLAtRandomMoments() throws {
-        let binary = try #require(ServerProcess.cvmBinary, "build the cvm executable (swift build) or set CVM_BINARY")
+        let binary = try #require(cvmExecutable, "build the cvm executable (swift build) or set CVM_BINARY")
         let directory = try TemporaryDirectory()
         let keyFile = directory.url.appendingPathComponent("state.key")
         try Data(repeating: 0x37, count: 32).write(to: keyFile)
@@ -36,7 +37,7 @@ import TPMFuzzing
         var writesBeforeKill: [Int] = []
         for round in 0..<Self.rounds {
             let port = basePort + UInt16(round % 10) * 2
-            let server = try ServerProcess(binary: binary, arguments: [
+            let server = try ChildProcess(binary: binary, arguments: [
                 "vtpm", "serve", "--state", stateDirectory.path, "--state-key-file", keyFile.path, "--port", "\(port)", "--log-level", "error",
             ], logDirectory: directory.url)
             let transport = MSSimTransport(port: port)
@@ -81,7 +82,7 @@ import TPMFuzzing
         // The kills landed at different points: some rounds wrote nothing, others several times.
         #expect(Set(writesBeforeKill).count > 3, "writes per round: \(writesBeforeKill)")
 
-        let server = try ServerProcess(binary: binary, arguments: [
+        let server = try ChildProcess(binary: binary, arguments: [
             "vtpm", "serve", "--state", stateDirectory.path, "--state-key-file", keyFile.path, "--port", "\(basePort)", "--log-level", "error",
         ], logDirectory: directory.url)
         defer { server.kill() }

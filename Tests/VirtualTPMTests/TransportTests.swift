@@ -2,17 +2,18 @@ import Foundation
 import Testing
 import TPM2
 import TPMClient
+import TestSupport
 
 /// TPMClient's socket transports against `cvm vtpm serve`: the mssim command and platform
 /// ports and the swtpm data channel reach the same engine.
 @Suite(.serialized) struct TransportTests {
     @Test(.timeLimit(.minutes(1)))
     func mssimAndSwtpmReachTheSameEngine() throws {
-        let binary = try #require(ServerProcess.cvmBinary, "build the cvm executable (swift build) or set CVM_BINARY")
+        let binary = try #require(cvmExecutable, "build the cvm executable (swift build) or set CVM_BINARY")
         let directory = try TemporaryDirectory()
         // Ports below 32768: this sandbox refuses binds in the ephemeral range.
         let port = UInt16(28000 + Int(getpid() % 400) * 8)
-        let server = try ServerProcess(binary: binary, arguments: [
+        let server = try ChildProcess(binary: binary, arguments: [
             "vtpm", "serve", "--port", "\(port)", "--swtpm-port", "\(port + 2)", "--log-level", "error",
         ], logDirectory: directory.url)
         defer { server.kill() }

@@ -1,4 +1,5 @@
 import Crypto
+import EvidenceCore
 
 /// The SHA-256 hashes of a directly booted kernel, initrd and command line, as QEMU writes them
 /// into the guest's SEV hash table page so that the measured firmware can check what it boots

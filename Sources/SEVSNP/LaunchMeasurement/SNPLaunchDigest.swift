@@ -1,4 +1,5 @@
 import Crypto
+import EvidenceCore
 
 /// The kind of page SNP_LAUNCH_UPDATE adds to a guest (SEV-SNP Firmware ABI Specification,
 /// pub. 56860, §8.17 "SNP_LAUNCH_UPDATE", field PAGE_TYPE). Only normal and VMSA pages have their

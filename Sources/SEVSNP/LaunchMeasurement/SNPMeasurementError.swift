@@ -1,3 +1,5 @@
+import EvidenceCore
+
 /// Every way computing an SEV-SNP launch measurement from artifacts can fail, each naming the
 /// structure, field or offset concerned so the sentence in ``description`` is actionable.
 public enum SNPMeasurementError: Error, Sendable, Equatable, CustomStringConvertible {
