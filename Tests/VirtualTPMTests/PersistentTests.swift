@@ -56,6 +56,37 @@ import VirtualTPM
         #expect(try third.client.unseal(loaded.handle, auth: .password()) == secret)
     }
 
+    /// A write the state store cannot make is TPM_RC_NV_UNAVAILABLE, and the TPM goes on
+    /// holding what the file holds: the old value, both before and after a restart.
+    @Test func failedStateWriteLeavesNVUnchanged() throws {
+        let directory = try TemporaryDirectory()
+        let state = directory.url.appendingPathComponent("state")
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: false)
+        let tpm = try StartedTPM(.persistent(try VTPMStateStore(directory: state, key: Self.key)))
+        try tpm.client.nvDefineSpace(publicInfo: Self.nvPublic(Self.nvIndex, size: 8))
+        let old = Array("old data".utf8)
+        try tpm.client.nvWrite(index: Self.nvIndex, data: old)
+
+        // With a plain file where its directory was, the store can neither recreate the
+        // directory nor write its temporary file (even as root).
+        let aside = directory.url.appendingPathComponent("aside")
+        try FileManager.default.moveItem(at: state, to: aside)
+        try Data("not a directory".utf8).write(to: state)
+        #expect(throws: TPMClientError.tpm(command: "TPM2_NV_Write", code: .nvUnavailable)) {
+            try tpm.client.nvWrite(index: Self.nvIndex, data: Array("new data".utf8))
+        }
+        #expect(throws: TPMClientError.tpm(command: "TPM2_NV_UndefineSpace", code: .nvUnavailable)) {
+            try tpm.client.nvUndefineSpace(index: Self.nvIndex)
+        }
+        #expect(try tpm.client.nvRead(index: Self.nvIndex, size: 8) == old)
+
+        try FileManager.default.removeItem(at: state)
+        try FileManager.default.moveItem(at: aside, to: state)
+        tpm.engine.powerOff()
+        let restarted = try StartedTPM(.persistent(try VTPMStateStore(directory: state, key: Self.key)))
+        #expect(try restarted.client.nvRead(index: Self.nvIndex, size: 8) == old)
+    }
+
     @Test func wrongKeyIsRefused() throws {
         let directory = try TemporaryDirectory()
         let tpm = try StartedTPM(.persistent(try VTPMStateStore(directory: directory.url, key: Self.key)))

@@ -118,8 +118,8 @@ public final class TPMEngine: @unchecked Sendable {
         return UInt64(elapsed.components.seconds) * 1000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000_000)
     }
 
-    /// Writes NV to the state store of a persistent TPM. A failed write puts the TPM in a
-    /// state where the change is not acknowledged: the caller returns TPM_RC_NV_UNAVAILABLE.
+    /// Writes NV to the state store of a persistent TPM. After a failed write the change is not
+    /// acknowledged: the command answers TPM_RC_NV_UNAVAILABLE and NV is rolled back.
     @discardableResult
     func persistNV() -> Bool {
         guard case let .persistent(store) = mode else { return true }
@@ -200,7 +200,15 @@ public final class TPMEngine: @unchecked Sendable {
             context.params = TPMReader(try decryptParameter(parameterBytes, session: index, processing: processing))
         }
         context.authSessionHandles = sessionsIn.prefix(spec.authRoles.count).map(\.handle)
-        try spec.run(self, &context)
+        // A command whose change to NV cannot be written answers TPM_RC_NV_UNAVAILABLE (Part 2
+        // §6.6.3) and leaves NV as it was, so memory never holds what the state file does not.
+        let nvBefore: PersistentState? = if case .persistent = mode { nv } else { nil }
+        do {
+            try spec.run(self, &context)
+        } catch {
+            if error == .nvUnavailable, let nvBefore { nv = nvBefore }
+            throw error
+        }
         var response = context.out.bytes
         if let index = processing.encryptSession, spec.encryptsResponse {
             response = encryptResponseParameter(response, session: index, processing: &processing)
