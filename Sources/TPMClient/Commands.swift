@@ -234,6 +234,14 @@ extension TPM2Client {
         }
     }
 
+    /// TPM2_ReadClock (Part 3 §29.1): the time since the last _TPM_Init, in milliseconds, and
+    /// the clock, reset and restart counts in plain text.
+    public func readClock() throws(TPMClientError) -> (time: UInt64, clockInfo: TPMSClockInfo) {
+        let name = "TPM2_ReadClock"
+        let response = try run(.readClock, name, handles: [], auths: [])
+        return try decode(response, name) { r throws(TPMMarshalError) in (try r.u64("time"), try TPMSClockInfo(from: &r)) }
+    }
+
     /// TPM2_GetCapability (Part 3 §30.2) of one TPM_CAP_TPM_PROPERTIES value (Part 2 §6.13,
     /// returned as a TPML_TAGGED_TPM_PROPERTY, §10.9.8), such as TPM_PT_NV_BUFFER_MAX.
     public func tpmProperty(_ tag: TPMPropertyTag) throws(TPMClientError) -> UInt32 {

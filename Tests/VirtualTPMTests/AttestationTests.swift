@@ -47,6 +47,43 @@ import VirtualTPM
         }
     }
 
+    /// Part 2 §10.12.12: a quote by an endorsement-hierarchy key carries the reset and restart
+    /// counts and firmware version in plain text; one by a storage-hierarchy key carries them
+    /// offset by a value fixed for that key and different for another key (swtpm does the same:
+    /// the interop scenario `attest_obfuscation` checks both TPMs alike).
+    @Test func storageKeyAttestationsObfuscateCountsAndFirmware() throws {
+        let tpm = try StartedTPM()
+        let plain = try tpm.client.readClock().clockInfo
+        let firmware = UInt64(try tpm.client.tpmProperty(.firmwareVersion1)) << 32 | UInt64(try tpm.client.tpmProperty(.firmwareVersion2))
+        let selection = try TPMLPCRSelection(tpmBytes: Self.pcr16SelectionBytes)
+        func quoted(by key: TPMHandle) throws -> TPMSAttest {
+            try TPMSAttest(tpmBytes: try tpm.client.quote(key: key, qualifyingData: [1, 2, 3], selection: selection).attest)
+        }
+
+        let endorsementKey = try tpm.client.createPrimary(hierarchy: .endorsement, template: .eccAttestationKey)
+        let byEndorsementKey = try quoted(by: endorsementKey.handle)
+        #expect(byEndorsementKey.clockInfo.resetCount == plain.resetCount)
+        #expect(byEndorsementKey.clockInfo.restartCount == plain.restartCount)
+        #expect(byEndorsementKey.firmwareVersion == firmware)
+
+        let storageKey = try tpm.client.createPrimary(hierarchy: .owner, template: .eccAttestationKey)
+        let first = try quoted(by: storageKey.handle)
+        let second = try quoted(by: storageKey.handle)
+        #expect(first.clockInfo.resetCount != plain.resetCount)
+        #expect(first.clockInfo.restartCount != plain.restartCount)
+        #expect(first.firmwareVersion != firmware)
+        #expect(second.clockInfo.resetCount == first.clockInfo.resetCount)
+        #expect(second.clockInfo.restartCount == first.clockInfo.restartCount)
+        #expect(second.firmwareVersion == first.firmwareVersion)
+
+        var otherTemplate = TPMTPublic.eccAttestationKey
+        otherTemplate.unique = .ecc(TPMSECCPoint(x: Array("another key".utf8), y: []))
+        let otherKey = try tpm.client.createPrimary(hierarchy: .owner, template: otherTemplate)
+        let byOtherKey = try quoted(by: otherKey.handle)
+        #expect(byOtherKey.clockInfo.resetCount != first.clockInfo.resetCount)
+        #expect(byOtherKey.firmwareVersion != first.firmwareVersion)
+    }
+
     @Test func pcrPolicySealedObjectUnsealsOnlyWhileThePCRIsUnchanged() throws {
         let tpm = try StartedTPM()
         try extendPCR16(tpm.client, with: Self.event)

@@ -15,7 +15,7 @@ readonly SELF=${BASH_SOURCE[0]}
 readonly SCENARIOS=(
   pcr_extend pcr_event primary_keys seal_pcr seal_password quote credential nv getcap
   hash_random sign_verify rsa_encrypt contexts changeauth clear dictionary_lockout
-  sessions policy_commandcode policy_authvalue policy_or policy_authorize policy_secret readclock
+  sessions policy_commandcode policy_authvalue policy_or policy_authorize policy_secret readclock attest_obfuscation
 )
 
 readonly PCR=16 # the debug PCR: resettable at locality 0
@@ -820,6 +820,35 @@ scenario_readclock() {
   expect_eq "$(yaml second.yaml clock_info.safe)" yes "clock_info.safe"
   expect_eq "$(yaml second.yaml clock_info.reset_count)" "$(yaml first.yaml clock_info.reset_count)" "reset_count"
   expect_eq "$(yaml second.yaml clock_info.restart_count)" "$(yaml first.yaml clock_info.restart_count)" "restart_count"
+}
+
+# Part 2 §10.12.12: an attestation by an endorsement-hierarchy key carries the reset and
+# restart counts and the firmware version in plain text; one by a storage-hierarchy key carries
+# them offset by a value fixed for that key.
+scenario_attest_obfuscation() {
+  local h reset restart firmware
+  tpm2_readclock >clock.yaml
+  reset=$(yaml clock.yaml clock_info.reset_count) restart=$(yaml clock.yaml clock_info.restart_count)
+  # tpm2_print (tpm2-tools 5.4) shows firmwareVersion as the bytes of a little-endian UINT64.
+  firmware=$(printf '%08x%08x' "$(getcap properties-fixed TPM2_PT_FIRMWARE_VERSION_1.raw)" \
+    "$(getcap properties-fixed TPM2_PT_FIRMWARE_VERSION_2.raw)" | fold -w 2 | tac | tr -d '\n')
+  for h in e o; do
+    tpm2_createprimary -C "$h" -G ecc256:ecdsa-sha256:null -c "$h.ctx" \
+      -a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign' >/dev/null
+    tpm2_quote -c "$h.ctx" -l sha256:0 -q 0102 -m "$h.msg" -s "$h.sig" >/dev/null
+    tpm2_quote -c "$h.ctx" -l sha256:0 -q 0102 -m "$h-again.msg" -s "$h-again.sig" >/dev/null
+    tpm2_flushcontext -t
+    tpm2_print -t TPMS_ATTEST "$h.msg" >"$h.yaml"
+    tpm2_print -t TPMS_ATTEST "$h-again.msg" >"$h-again.yaml"
+  done
+  expect_eq "$(yaml e.yaml clockInfo.resetCount)" "$reset" "resetCount by an endorsement key"
+  expect_eq "$(yaml e.yaml clockInfo.restartCount)" "$restart" "restartCount by an endorsement key"
+  expect_eq "$(yaml e.yaml firmwareVersion)" "$firmware" "firmwareVersion by an endorsement key"
+  expect_ne "$(yaml o.yaml clockInfo.resetCount)" "$reset" "resetCount by a storage key"
+  expect_ne "$(yaml o.yaml clockInfo.restartCount)" "$restart" "restartCount by a storage key"
+  expect_ne "$(yaml o.yaml firmwareVersion)" "$firmware" "firmwareVersion by a storage key"
+  expect_eq "$(yaml o-again.yaml clockInfo.resetCount)" "$(yaml o.yaml clockInfo.resetCount)" "resetCount, same storage key again"
+  expect_eq "$(yaml o-again.yaml firmwareVersion)" "$(yaml o.yaml firmwareVersion)" "firmwareVersion, same storage key again"
 }
 
 wrap_tools

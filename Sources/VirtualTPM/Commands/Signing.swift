@@ -109,8 +109,24 @@ extension TPMEngine {
             scheme = try signingScheme(key, requested: requested, parameter: schemeParameter)
             signer = key
         }
-        let info = TPMSAttest(qualifiedSigner: signer?.qualifiedName ?? [], extraData: qualifyingData, clockInfo: clockInfo,
-                              firmwareVersion: Self.firmwareVersion, attested: attested)
+        // The name of a NULL signer is the handle TPM_RH_NULL (Part 4 §7.2.2.1 FillInAttestInfo).
+        let qualifiedSigner = signer?.qualifiedName ?? TPMHandle.null.tpmBytes
+        var clock = clockInfo
+        var firmwareVersion = Self.firmwareVersion
+        if signer.map({ $0.hierarchy != .endorsement && $0.hierarchy != .platform }) ?? true {
+            // Part 2 §10.12.12: a key outside the endorsement and platform hierarchies (or no key)
+            // gets resetCount, restartCount and firmwareVersion offset by a value private to the
+            // TPM and the signer, so that its attestations cannot be linked to other keys' by them.
+            // The value: KDFa(SHA-256, the storage hierarchy's proof, "OBFUSCATE", qualifiedSigner,
+            // 128 bits), as in FillInAttestInfo; its halves are read big-endian here.
+            let offsets = TPMKDF.kdfa(.sha256, key: proof(of: .owner), label: "OBFUSCATE", contextU: qualifiedSigner, contextV: [], bits: 128)
+            let word = { (range: Range<Int>) in offsets[range].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+            firmwareVersion &+= word(0..<8)
+            clock.resetCount &+= UInt32(word(8..<12))
+            clock.restartCount &+= UInt32(word(12..<16))
+        }
+        let info = TPMSAttest(qualifiedSigner: qualifiedSigner, extraData: qualifyingData, clockInfo: clock,
+                              firmwareVersion: firmwareVersion, attested: attested)
         let bytes = info.tpmBytes
         ctx.out.sized(bytes)
         if let signer {
