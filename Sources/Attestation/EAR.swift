@@ -14,6 +14,9 @@ public struct EAR: Sendable, Hashable {
     public var eatProfile: String
     /// `iat`: seconds since the Unix epoch.
     public var issuedAt: Int
+    /// `exp` (RFC 7519 §4.1.4, which EAT and EAR reuse): seconds since the Unix epoch after
+    /// which a relying party must not accept the result; nil for a result that never expires.
+    public var expiresAt: Int?
     /// `ear.verifier-id`.
     public var verifierID: VerifierID
     /// `eat_nonce`: the evidence's nonce, base64url (EAT §4.1 JSON form); nil for an empty nonce.
@@ -51,10 +54,17 @@ public struct EAR: Sendable, Hashable {
         }
     }
 
-    /// The result of `appraisal`, issued at `issuedAt` (whole seconds).
-    public init(appraisal: Appraisal, verifierID: VerifierID, issuedAt: Date = Date()) {
+    /// How long an EAR is valid unless the issuer says otherwise: five minutes, the default
+    /// lifetime of the challenge it answers.
+    public static let defaultValidity: Duration = .seconds(300)
+
+    /// The result of `appraisal`, issued at `issuedAt` (whole seconds) and valid for `validity`
+    /// (nil: no `exp`).
+    public init(appraisal: Appraisal, verifierID: VerifierID, issuedAt: Date = Date(), validity: Duration? = EAR.defaultValidity) {
         self.eatProfile = Self.profile
-        self.issuedAt = Int(issuedAt.timeIntervalSince1970.rounded(.down))
+        let issued = Int(issuedAt.timeIntervalSince1970.rounded(.down))
+        self.issuedAt = issued
+        self.expiresAt = validity.map { issued + Int($0.components.seconds) }
         self.verifierID = verifierID
         let nonce = appraisal.evidence.nonce
         self.nonce = nonce.isEmpty ? nil : ByteEncoding.base64URL(nonce)
@@ -71,13 +81,18 @@ extension EAR: JWTPayload {
     enum CodingKeys: String, CodingKey {
         case eatProfile = "eat_profile"
         case issuedAt = "iat"
+        case expiresAt = "exp"
         case verifierID = "ear.verifier-id"
         case nonce = "eat_nonce"
         case submods
     }
 
-    /// Checks, after the signature, that the token is an EAR of this profile with submodules.
+    /// Checks, after the signature, that the token is an EAR of this profile with submodules and
+    /// that its `exp`, if any, has not passed.
     public func verify(using algorithm: some JWTAlgorithm) async throws {
+        if let expiresAt = self.expiresAt, Date().timeIntervalSince1970 >= TimeInterval(expiresAt) {
+            throw AttestationError.earInvalid(reason: "it expired at \(Date(timeIntervalSince1970: TimeInterval(expiresAt)))")
+        }
         guard self.eatProfile == Self.profile else {
             throw AttestationError.earInvalid(reason: "eat_profile is \"\(self.eatProfile)\", not \"\(Self.profile)\"")
         }

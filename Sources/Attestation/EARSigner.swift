@@ -117,9 +117,9 @@ public struct EARSigner: Sendable {
         }
     }
 
-    /// Signs the EAR for `appraisal`, issued at `issuedAt`.
-    public func sign(_ appraisal: Appraisal, issuedAt: Date = Date()) async throws(AttestationError) -> String {
-        try await self.sign(EAR(appraisal: appraisal, verifierID: self.verifierID, issuedAt: issuedAt))
+    /// Signs the EAR for `appraisal`, issued at `issuedAt` and valid for `validity` (nil: no `exp`).
+    public func sign(_ appraisal: Appraisal, issuedAt: Date = Date(), validity: Duration? = EAR.defaultValidity) async throws(AttestationError) -> String {
+        try await self.sign(EAR(appraisal: appraisal, verifierID: self.verifierID, issuedAt: issuedAt, validity: validity))
     }
 
     /// Signs `ear` with the newest key; the JWT header names its `kid`.

@@ -48,6 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Challenge nonce lifetime in seconds.")
     var nonceLifetime = 300
 
+    @Option(help: "Seconds an EAR the service signs stays valid (its exp claim).")
+    var earValidity = 300
+
     @Option(help: "PEM with the certificates of a TPM attestation-key CA to trust (repeatable).")
     var tpmRoot: [String] = []
 
@@ -70,6 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown log level '\(logLevel)'") }
         if allowEmulated != !emulatedSnpRoot.isEmpty { throw ValidationError("--allow-emulated and --emulated-snp-root go together") }
         guard (1...86_400).contains(nonceLifetime) else { throw ValidationError("--nonce-lifetime must be 1 to 86400 seconds") }
+        guard (1...86_400).contains(earValidity) else { throw ValidationError("--ear-validity must be 1 to 86400 seconds") }
     }
 
     func run() async throws {
@@ -90,7 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
         let options = ServerOptions(
             host: host, port: port, storage: storage,
             tls: tlsCertificate.flatMap { certificate in tlsKey.map { (certificate, $0) } },
-            service: ServiceConfiguration(masterKey: masterKey, adminToken: adminToken, nonceLifetime: .seconds(nonceLifetime),
+            service: ServiceConfiguration(masterKey: masterKey, adminToken: adminToken, nonceLifetime: .seconds(nonceLifetime), earValidity: .seconds(earValidity),
                                           verifier: try verifierConfiguration()))
         let scheme = tlsCertificate == nil ? "http" : "https"
         let where_ = databaseURL == nil ? "SQLite at \(dataDir)/cvm.sqlite" : "PostgreSQL"

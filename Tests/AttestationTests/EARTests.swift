@@ -58,6 +58,7 @@ import Testing
         let payload = peer.payload
         #expect(payload["eat_profile"] as? String == "tag:github.com,2023:veraison/ear")
         #expect(payload["iat"] as? Int == 1_750_000_000)
+        #expect(payload["exp"] as? Int == 1_750_000_300)
         #expect(payload["eat_nonce"] as? String == "kAk")
         #expect((payload["ear.verifier-id"] as? [String: String]) == ["developer": "https://github.com/cvmkit", "build": "CVMKit tests"])
         let submods = try #require(payload["submods"] as? [String: [String: Any]])
@@ -87,6 +88,23 @@ import Testing
         #expect(ear.status == .affirming)
         #expect(ear.submods["tpm"]?.annotatedEvidence == appraisal.evidence.claims)
         #expect(try await signer.verify(token) == ear)
+    }
+
+    /// An EAR past its `exp` is refused by the signer's own verify and by jwt-kit from the JWK
+    /// Set; one within it, or issued without an `exp`, is accepted.
+    @Test func expiredEARIsRefused() async throws {
+        let signer = try EARSigner(keys: [.es256(kid: "a")], verifierID: Self.verifierID)
+        let keys = try await JWTKeyCollection().add(jwksJSON: String(decoding: try signer.jwksJSON(), as: UTF8.self))
+        let appraisal = try Self.gceAppraisal()
+        let expired = try await signer.sign(appraisal, issuedAt: Date(timeIntervalSinceNow: -301))
+        await #expect(throws: AttestationError.self) { try await signer.verify(expired) }
+        await #expect(throws: (any Error).self) { try await keys.verify(expired, as: EAR.self) }
+        let current = try await signer.sign(appraisal, issuedAt: Date(timeIntervalSinceNow: -299))
+        #expect(try await signer.verify(current).expiresAt != nil)
+        let longLived = try await signer.sign(appraisal, issuedAt: Date(timeIntervalSinceNow: -301), validity: .seconds(3600))
+        _ = try await signer.verify(longLived)
+        let unbounded = try await signer.sign(appraisal, issuedAt: Date(timeIntervalSince1970: 1_750_000_000), validity: nil)
+        #expect(try await signer.verify(unbounded).expiresAt == nil)
     }
 
     @Test(.enabled(if: pythonCryptographyAvailable, "needs python3 with cryptography (scripts/install-deps.sh)"))

@@ -100,7 +100,7 @@ extension AttestationService {
             throw ServiceError(.unprocessableContent, code: "evidence_invalid", message: error.description)
         }
         let appraisal = policy.appraise(verified, referenceValues: references, at: configuration.now())
-        let ear = try await signingKeys.signer().sign(appraisal, issuedAt: configuration.now())
+        let ear = try await signingKeys.signer().sign(appraisal, issuedAt: configuration.now(), validity: configuration.earValidity)
         return Verdict(appraisal: appraisal, ear: ear)
     }
 
