@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "cvm",
             dependencies: [
-                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", "GuestAgent", "CVMDemo", "AzureCVM", "EmulatedPlatform", "TDX", "ReferenceValueDerivation", logging, x509, asn1,
+                "TPM2", "VirtualTPM", "TPMClient", "TPMFuzzing", "EventLog", "SEVSNP", "Authenticode", "PCRPrediction", "DiskEncryption", "DiskEncryptionTPM", "KeyBroker", "AttestationServer", "AttestationClient", "Attestation", "GuestAttestation", "GuestAgent", "CVMDemo", "AzureCVM", "EmulatedPlatform", "TDX", "ReferenceValueDerivation", "EvidenceCore", logging, x509, asn1,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -3,6 +3,7 @@ import AttestationClient
 import Crypto
 import Foundation
 import KeyBroker
+import EvidenceCore
 
 /// Options shared by the commands that talk to `cvm serve`.
 struct ServerConnectionOptions: ParsableArguments {
@@ -67,7 +68,7 @@ struct AttestCommand: AsyncParsableCommand {
 
         func run() async throws {
             let challenge = try await connection.client().challenge()
-            print(hexEncoded(challenge.nonceBytes))
+            print(hexString(challenge.nonceBytes))
         }
     }
 }

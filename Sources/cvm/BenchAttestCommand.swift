@@ -8,6 +8,7 @@ import Foundation
 import SEVSNP
 import SwiftASN1
 import Synchronization
+import EvidenceCore
 
 /// `cvm bench attest`: attestations per second through `cvm serve` beside the same verification
 /// in process, in one run on this machine.
@@ -49,7 +50,7 @@ struct BenchAttest: AsyncParsableCommand {
 
         let measurement = [UInt8](repeating: 0x5A, count: 48)
         let policy = Array(#"{"version":1,"id":"bench","rules":[{"rule":"platform","in":["sev-snp"]},{"rule":"runtime-key"},{"rule":"snp-measurement"},{"rule":"debug-forbidden"}]}"#.utf8)
-        let references = Array("{\"snpMeasurements\":[\"\(hexEncoded(measurement))\"]}".utf8)
+        let references = Array("{\"snpMeasurements\":[\"\(hexString(measurement))\"]}".utf8)
         let runtimeKey = RuntimeKey(P256.KeyAgreement.PrivateKey().publicKey)
         let makeBundle = { @Sendable (nonce: [UInt8]) throws -> [UInt8] in
             let report = try chain.signReport(EmulatedReportContents(

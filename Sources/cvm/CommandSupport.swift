@@ -35,18 +35,6 @@ func readBinaryFile(_ path: String) throws(FileReadError) -> [UInt8] {
     }
 }
 
-/// Lowercase hex, two digits per byte.
-func hexEncoded(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var text: [UInt8] = []
-    text.reserveCapacity(bytes.count * 2)
-    for byte in bytes {
-        text.append(digits[Int(byte >> 4)])
-        text.append(digits[Int(byte & 0x0F)])
-    }
-    return String(decoding: text, as: UTF8.self)
-}
-
 /// Runs `body` once to warm up, then repeatedly for `seconds` (and at least `minimumCalls`
 /// times); returns calls per second. With `cpuTime` the seconds are this thread's CPU time
 /// rather than wall-clock time, as `openssl speed` counts (user time unless -elapsed), so that

@@ -4,6 +4,7 @@ import DiskEncryptionTPM
 import Foundation
 import TPM2
 import TPMClient
+import EvidenceCore
 
 extension DiskCommand {
     struct EnrollTPM2: ParsableCommand {
@@ -126,7 +127,7 @@ extension DiskCommand {
             var policy = FileManager.default.fileExists(atPath: output) ? try SignedPCRPolicy(json: try readBinaryFile(output)) : SignedPCRPolicy()
             policy.add(entry)
             try Data(policy.json).write(to: URL(fileURLWithPath: output))
-            print("signed PCR \(pcrs) (policy \(hexEncoded(entry.policy))) into \(output)")
+            print("signed PCR \(pcrs) (policy \(hexString(entry.policy))) into \(output)")
         }
     }
 

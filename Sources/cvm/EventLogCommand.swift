@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import EvidenceCore
 
 /// `cvm eventlog`: lists and replays TCG event logs. All decoding and checking is in EventLog.
 struct EventLogCommand: ParsableCommand {
@@ -78,13 +79,13 @@ struct EventLogCommand: ParsableCommand {
                     print("\(column(label(entry.index))) \(entry.bank) \(status(entry.status))")
                 }
                 if let mismatch = comparison.firstMismatch {
-                    let actual = mismatch.actual.map(hexEncoded) ?? "nothing"
-                    failures.insert("\(label(mismatch.index)) \(mismatch.bank) does not reproduce: expected \(hexEncoded(mismatch.expected)), the log gives \(actual).", at: 0)
+                    let actual = mismatch.actual.map { hexString($0) } ?? "nothing"
+                    failures.insert("\(label(mismatch.index)) \(mismatch.bank) does not reproduce: expected \(hexString(mismatch.expected)), the log gives \(actual).", at: 0)
                 }
             } else {
                 for (bank, values) in result.values.banks.sorted(by: { $0.key < $1.key }) {
                     for (index, value) in values.sorted(by: { $0.key < $1.key }) {
-                        print("\(column(label(index))) \(bank) \(hexEncoded(value))")
+                        print("\(column(label(index))) \(bank) \(hexString(value))")
                     }
                 }
             }

@@ -4,6 +4,7 @@ import EmulatedPlatform
 import Foundation
 import GuestAgent
 import SEVSNP
+import EvidenceCore
 
 /// `cvm launch`: launch an emulated Azure-style confidential VM and write the evidence an agent
 /// would collect from it. Formatting only; the work is in the EmulatedPlatform library.
@@ -119,7 +120,7 @@ struct LaunchCommand: ParsableCommand {
                 let values = try platform.referenceValues(for: configuration)
                 try Data(try values.json()).write(to: URL(fileURLWithPath: referenceValues))
                 print("Wrote the reference values of an untampered VM to \(referenceValues): SNP measurement "
-                    + "\(hexEncoded(values.snpMeasurement).prefix(16))…, PCRs \(values.pcrs.keys.sorted().map(String.init).joined(separator: ", ")) "
+                    + "\(hexString(values.snpMeasurement).prefix(16))…, PCRs \(values.pcrs.keys.sorted().map(String.init).joined(separator: ", ")) "
                     + "(sha256), minimum TCB \(Self.describe(values.minimumTCB)).")
             }
             if let out = self.out {
@@ -143,14 +144,14 @@ struct LaunchCommand: ParsableCommand {
         }
 
         print("Launched an emulated SEV-SNP confidential VM (\(platform.secureProcessor.product.rawValue), TCB \(Self.describe(platform.secureProcessor.tcb))).")
-        print("  firmware     \(self.ovmf ?? "synthetic OVMF"), launch measurement \(hexEncoded(vm.launchMeasurement))")
+        print("  firmware     \(self.ovmf ?? "synthetic OVMF"), launch measurement \(hexString(vm.launchMeasurement))")
         print("  vTPM         fresh seeds; EK at 0x81010001, AK at 0x81000003 (RSA-2048, RSASSA-SHA256)")
         print("  HCL report   NV index 0x01400001, \(evidence.hclReport.count) bytes; REPORT_DATA binds the AK and EK; "
             + "policy \(self.debug ? "with" : "without") DEBUG")
         print("  boot         \(self.debian ? "Debian's signed" : "synthetic") shim, GRUB and "
             + "\(self.tamperedKernel ? "a CHANGED" : "the owner's") kernel; secure boot \(self.secureBoot.rawValue)")
         for pcr in [0, 4, 7, 8, 9] {
-            print("  PCR \(pcr)\(pcr < 10 ? " " : "")      sha256 \(hexEncoded(evidence.pcrValues[.sha256]?[pcr] ?? []))")
+            print("  PCR \(pcr)\(pcr < 10 ? " " : "")      sha256 \(hexString(evidence.pcrValues[.sha256]?[pcr] ?? []))")
         }
         switch vm.diskUnlock {
         case .unlocked: print("  initrd       unsealed the disk key and read the root file system")
@@ -162,13 +163,13 @@ struct LaunchCommand: ParsableCommand {
             let (key, created) = try RuntimeKeyFile.loadOrCreate(path: runtimeKey)
             let source = VTPMEvidenceSource(tpm: vm.tpm, eventLog: vm.eventLog, certificates: platform.secureProcessor.certificates)
             try Data(try source.evidence(nonce: nonce, runtimeKey: RuntimeKey(key.publicKey)).jsonEncoded()).write(to: URL(fileURLWithPath: bundle))
-            print("Wrote the azure-sev-snp-vtpm evidence bundle to \(bundle): nonce \(hexEncoded(nonce)), runtime key "
+            print("Wrote the azure-sev-snp-vtpm evidence bundle to \(bundle): nonce \(hexString(nonce)), runtime key "
                 + "\(created ? "created in" : "from") \(runtimeKey).")
         }
         let path = { (name: String) in directory.appendingPathComponent(name).path }
         print("Verify with:\n  cvm azure verify \(path("hcl_report.bin")) --vcek \(path("vcek.pem")) --trust-root \(path("emulated_root.pem")) "
             + "--quote \(path("quote.tpms_attest.bin")) --signature \(path("quote.tpmt_signature.bin")) "
-            + "--nonce \(hexEncoded(nonce)) --pcrs \(path("pcrs.json"))")
+            + "--nonce \(hexString(nonce)) --pcrs \(path("pcrs.json"))")
     }
 
     private static func describe(_ tcb: TCBComponents) -> String {

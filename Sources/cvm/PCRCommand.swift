@@ -3,6 +3,7 @@ import Authenticode
 import EventLog
 import Foundation
 import PCRPrediction
+import EvidenceCore
 
 /// `cvm pcr`: register values the next boot will produce. The prediction is in PCRPrediction.
 struct PCRCommand: ParsableCommand {
@@ -45,7 +46,7 @@ struct PCRCommand: ParsableCommand {
             if json {
                 let rows: [[String: Any]] = prediction.registers.map {
                     ["register": registers.name(of: $0.index), "index": $0.index, "bank": $0.bank.description,
-                     "current": hexEncoded($0.current), "predicted": hexEncoded($0.predicted), "changed": $0.changed]
+                     "current": hexString($0.current), "predicted": hexString($0.predicted), "changed": $0.changed]
                 }
                 let replaced: [[String: Any]] = prediction.replacedFiles.map { ["event": $0.event, "path": $0.path] }
                 let data = try JSONSerialization.data(withJSONObject: ["registers": rows, "replacedFiles": replaced],
@@ -56,7 +57,7 @@ struct PCRCommand: ParsableCommand {
             print("| register | bank | current | predicted | changed |")
             print("|---|---|---|---|---|")
             for row in prediction.registers {
-                print("| \(registers.name(of: row.index)) | \(row.bank) | \(hexEncoded(row.current)) | \(hexEncoded(row.predicted)) | \(row.changed ? "yes" : "no") |")
+                print("| \(registers.name(of: row.index)) | \(row.bank) | \(hexString(row.current)) | \(hexString(row.predicted)) | \(row.changed ? "yes" : "no") |")
             }
             for file in prediction.replacedFiles {
                 print("replaced GRUB file measurement: event \(file.event), \(file.path)")

@@ -3,6 +3,7 @@ import Authenticode
 import EventLog
 import Foundation
 import X509
+import EvidenceCore
 
 /// `cvm pe`: Authenticode digests and signature verification of PE/COFF (UEFI) images. All
 /// parsing and checking is in Authenticode.
@@ -24,7 +25,7 @@ struct PECommand: ParsableCommand {
         var alg: AuthenticodeHashAlgorithm = .sha256
 
         func run() throws {
-            print(hexEncoded(try PEImage(bytes: try readBinaryFile(file)).authenticodeDigest(alg)))
+            print(hexString(try PEImage(bytes: try readBinaryFile(file)).authenticodeDigest(alg)))
         }
     }
 

@@ -6,6 +6,7 @@ import Foundation
 import PCRPrediction
 import ReferenceValueDerivation
 import SEVSNP
+import EvidenceCore
 
 /// `cvm reference-values`: a reference values document derived from artifacts — firmware images,
 /// an event log and new boot files — instead of golden values copied from a running VM. Argument
@@ -134,7 +135,7 @@ struct ReferenceValuesCommand: ParsableCommand {
         var lines: [String] = []
         for (launch, measurement) in zip(launches, derived.snpMeasurements) {
             let kernel = launch.kernel.map { ", kernel \($0)" } ?? ""
-            lines.append("SNP launch \(launch.ovmf), \(launch.vcpus) × \(launch.vcpuType.rawValue), features 0x\(String(launch.guestFeatures, radix: 16))\(kernel): \(hexEncoded(measurement))")
+            lines.append("SNP launch \(launch.ovmf), \(launch.vcpus) × \(launch.vcpuType.rawValue), features 0x\(String(launch.guestFeatures, radix: 16))\(kernel): \(hexString(measurement))")
         }
         for (boot, result) in zip(boots, derived.measuredBoots) {
             let replaced = result.replacedBootApplications.map { "\($0.role.rawValue) (event \($0.event))" }
@@ -142,10 +143,10 @@ struct ReferenceValuesCommand: ParsableCommand {
             lines.append("boot \(boot.eventLog): replaced \(replaced.isEmpty ? "no file" : replaced.joined(separator: ", "))\(boot.cmdline == nil ? "" : " and the command line")")
             for (bank, values) in result.referenceValues.pcrs.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                 for (index, value) in values.sorted(by: { $0.key < $1.key }) {
-                    lines.append("  PCR \(index) \(bank): \(value.map(hexEncoded).joined(separator: ", "))")
+                    lines.append("  PCR \(index) \(bank): \(value.map { hexString($0) }.joined(separator: ", "))")
                 }
             }
-            lines.append("  boot files: \(result.referenceValues.bootFiles.map(hexEncoded).joined(separator: ", "))")
+            lines.append("  boot files: \(result.referenceValues.bootFiles.map { hexString($0) }.joined(separator: ", "))")
         }
         let document = derived.document
         let pcrs = document.pcrs.sorted { $0.key.rawValue < $1.key.rawValue }.map { bank, values in

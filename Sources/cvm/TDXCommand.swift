@@ -2,6 +2,7 @@ import ArgumentParser
 import EventLog
 import Foundation
 import TDX
+import EvidenceCore
 
 /// `cvm tdx`: show and verify Intel TDX quotes. Formatting only; the work is in the TDX library.
 struct TDXCommand: ParsableCommand {
@@ -76,7 +77,7 @@ struct TDXCommand: ParsableCommand {
                 let pck = verified.pckChain.pck.extensions
                 print("Verified: quote v\(quote.header.version) (\(quote.body.kind)) signed by an attestation key that Intel's QE bound, "
                     + "PCK chain to \(verified.root), valid at \(ISO8601DateFormatter().string(from: time)).")
-                print("PCK: FMSPC \(hexEncoded(pck.fmspc)), PCE ID \(hexEncoded(pck.pceID)), PCESVN \(pck.tcb.pceSVN), "
+                print("PCK: FMSPC \(hexString(pck.fmspc)), PCE ID \(hexString(pck.pceID)), PCESVN \(pck.tcb.pceSVN), "
                     + "issued by \(verified.pckChain.intermediate.subject).")
                 verified.revocationListsApplied.forEach { print("Not revoked by the CRL of \($0).") }
                 if let tcb = verified.tcb {
