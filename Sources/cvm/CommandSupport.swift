@@ -161,9 +161,12 @@ struct TPMAddress: ExpressibleByArgument {
 
     var kind: Kind
 
+    /// The `--tpm` help of a command that talks to a TPM in the host (not below a `--root`).
+    static let help: ArgumentHelp = "The TPM: device[:PATH] (default /dev/tpmrm0), mssim:[HOST:]PORT or swtpm:[HOST:]PORT."
+
     init?(argument: String) {
         let parts = argument.split(separator: ":", maxSplits: 1).map(String.init)
-        if parts[0] == "device" {
+        if parts.first == "device" {
             kind = .device(path: parts.count == 2 ? parts[1] : "/dev/tpmrm0")
             return
         }

@@ -22,7 +22,7 @@ extension DiskCommand {
         @Option(help: "Comma-separated PCR indices (0-23), SHA-256 bank, sealed to their current values (default 7; none with --public-key).")
         var pcrs: PCRList?
 
-        @Option(help: "The TPM: mssim:[HOST:]PORT or swtpm:[HOST:]PORT.")
+        @Option(help: TPMAddress.help)
         var tpm: TPMAddress
 
         @Option(help: "PEM RSA public key whose signatures authorize PCR values (systemd-cryptenroll --tpm2-public-key).")
@@ -84,7 +84,7 @@ extension DiskCommand {
         @Option(name: .customLong("value"), help: "PCR=HEX: a PCR's SHA-256 value (repeat the option).")
         var values: [String] = []
 
-        @Option(help: "Read the values from this TPM: mssim:[HOST:]PORT or swtpm:[HOST:]PORT.")
+        @Option(help: "Read the values from this TPM: device[:PATH] (default /dev/tpmrm0), mssim:[HOST:]PORT or swtpm:[HOST:]PORT.")
         var tpm: TPMAddress?
 
         @Option(help: ArgumentHelp("Predict the values from this event log and the new boot files.", valueName: "log"))
@@ -210,7 +210,7 @@ extension DiskCommand {
         @Argument(help: "The LUKS2 file or block device.")
         var device: String
 
-        @Option(help: "The TPM: mssim:[HOST:]PORT or swtpm:[HOST:]PORT.")
+        @Option(help: TPMAddress.help)
         var tpm: TPMAddress
 
         @Option(help: ArgumentHelp("The binary event log of the running boot (e.g. /sys/kernel/security/tpm0/binary_bios_measurements).", valueName: "log"))
@@ -273,7 +273,7 @@ extension DiskCommand {
         @Option(help: "Only use this token.")
         var tokenID: Int?
 
-        @Option(help: "The TPM: mssim:[HOST:]PORT or swtpm:[HOST:]PORT.")
+        @Option(help: TPMAddress.help)
         var tpm: TPMAddress
 
         @OptionGroup var pin: PINInput
