@@ -7,13 +7,54 @@ import TDX
 import X509
 
 /// `cvm policy check`: verifies an evidence bundle offline and appraises it against a policy.
+/// `cvm policy put` and `put-reference-values`: store documents in the attestation service.
 /// Formatting only; verification and appraisal are the Attestation library's.
-struct PolicyCommand: ParsableCommand {
+struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
-        abstract: "Verify evidence bundles and appraise them against a policy, offline.",
-        subcommands: [Check.self]
+        abstract: "Appraise evidence against a policy offline, or store policies and reference values in the service.",
+        subcommands: [Check.self, Put.self, PutReferenceValues.self]
     )
+
+    struct Put: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store (or replace) an appraisal policy in the service, after checking it parses (docs/policy.md).")
+
+        @OptionGroup var connection: ServerConnectionOptions
+
+        @Argument(help: "The policy's name, as /v1/attest?policy= and secrets name it.")
+        var name: String
+
+        @Argument(help: "The policy (JSON, docs/policy.md).")
+        var file: String
+
+        func run() async throws {
+            let json = try readFile(file)
+            do { _ = try AppraisalPolicy(json: json) } catch { throw CommandFailure("\(file) is not an appraisal policy: \(error)") }
+            try await connection.client().putDocument(kind: "policies", name: name, json: json)
+            print("stored policy \(name) from \(file)")
+        }
+    }
+
+    struct PutReferenceValues: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store (or replace) reference values in the service, after checking they parse (docs/policy.md).")
+
+        @OptionGroup var connection: ServerConnectionOptions
+
+        @Argument(help: "The reference values' name, as /v1/attest?referenceValues= and secrets name them.")
+        var name: String
+
+        @Argument(help: "The reference values (JSON, docs/policy.md; `cvm launch --reference-values` and `cvm reference-values` write them).")
+        var file: String
+
+        func run() async throws {
+            let json = try readFile(file)
+            do { _ = try ReferenceValues(json: json) } catch { throw CommandFailure("\(file) is not a reference values document: \(error)") }
+            try await connection.client().putDocument(kind: "reference-values", name: name, json: json)
+            print("stored reference values \(name) from \(file)")
+        }
+    }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -6,7 +6,7 @@ import Testing
 /// the README and run one by one with bash in a scratch directory that looks like the package root
 /// (`.build/debug/cvm` is the built binary, `examples/` the package's). The only change is the
 /// port: `cvm serve` gets a free one below 32768 and the client commands and URLs are pointed at it.
-@Suite("README: attestation service quick start", .enabled(if: tool("curl") != nil, "needs curl"))
+@Suite("README: attestation service quick start")
 struct QuickStartTests {
     @Test("The owner's VM receives the secret; the VM with a changed kernel is refused by the PCR 4 and 9 rules")
     func quickStart() throws {
@@ -91,6 +91,8 @@ struct QuickStartTests {
             .replacingOccurrences(of: ".build/debug/cvm serve", with: ".build/debug/cvm serve --port \(port)")
             .replacingOccurrences(of: ".build/debug/cvm attest challenge", with: ".build/debug/cvm attest challenge \(server)")
             .replacingOccurrences(of: ".build/debug/cvm secret put", with: ".build/debug/cvm secret put \(server)")
+            .replacingOccurrences(of: ".build/debug/cvm policy put-reference-values", with: ".build/debug/cvm policy put-reference-values \(server)")
+            .replacingOccurrences(of: ".build/debug/cvm policy put ", with: ".build/debug/cvm policy put \(server) ")
             .replacingOccurrences(of: ".build/debug/cvm secret release", with: ".build/debug/cvm secret release \(server)")
             .replacingOccurrences(of: "127.0.0.1:8443", with: "127.0.0.1:\(port)")
     }
