@@ -27,7 +27,7 @@ struct AzureCommand: ParsableCommand {
 
         func run() throws {
             try reportingFailures {
-                let parsed = try HCLReport(bytes: try readFile(self.report))
+                let parsed = try HCLReport(bytes: try readBinaryFile(self.report))
                 if self.json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -83,9 +83,9 @@ struct AzureCommand: ParsableCommand {
 
         func run() throws {
             try reportingFailures {
-                let parsed = try HCLReport(bytes: try readFile(self.report))
+                let parsed = try HCLReport(bytes: try readBinaryFile(self.report))
                 let time = self.at.flatMap { ISO8601DateFormatter().date(from: $0) } ?? Date()
-                let vcek = try AMDCertificate.certificates(derOrPEM: try readFile(self.vcek), role: "VCEK")
+                let vcek = try AMDCertificate.certificates(derOrPEM: try readBinaryFile(self.vcek), role: "VCEK")
                 let verifier = AzureHCLVerifier(snpVerifier: SNPVerifier(trustedRoots: SNPTrustAnchor.amd + (try self.extraRoots())))
                 let verified = try verifier.verify(parsed, certificates: SNPCertificateChain(endorsementKey: vcek.first), at: time)
                 let hash = parsed.requestData.hashType
@@ -96,11 +96,11 @@ struct AzureCommand: ParsableCommand {
                 print("Keys vouched for by the hardware report: \(keys).")
                 guard let quote = self.quote, let signatureFile = self.signature, let nonce = self.nonce.flatMap({ [UInt8](hexString: $0) }),
                       let pcrs = self.pcrs else { return }
-                let signatureBytes = try readFile(signatureFile)
+                let signatureBytes = try readBinaryFile(signatureFile)
                 let signature = (try? TPMTSignature(tpmBytes: signatureBytes)) ?? .azureRSASSA(signatureBytes)
-                let values = try PCRValues(json: try readFile(pcrs))
+                let values = try PCRValues(json: try readBinaryFile(pcrs))
                 let quoted = try verified.verifyQuote(
-                    try readFile(quote), signature: signature, nonce: nonce,
+                    try readBinaryFile(quote), signature: signature, nonce: nonce,
                     pcrValues: Dictionary(uniqueKeysWithValues: values.banks.map { bank, registers in
                         (TPMAlgorithmID(rawValue: bank.rawValue), Dictionary(uniqueKeysWithValues: registers.map { (Int($0.key), $0.value) }))
                     }))
@@ -112,7 +112,7 @@ struct AzureCommand: ParsableCommand {
         /// The `--trust-root` anchor: the file's self-signed certificate and the ones it signed.
         private func extraRoots() throws -> [SNPTrustAnchor] {
             guard let file = self.trustRoot else { return [] }
-            let certificates = try AMDCertificate.certificates(derOrPEM: try readFile(file), role: "trusted root")
+            let certificates = try AMDCertificate.certificates(derOrPEM: try readBinaryFile(file), role: "trusted root")
             guard let root = certificates.first(where: { $0.subject == $0.issuer }) else {
                 throw CommandFailure("\(file) holds no self-signed root certificate.")
             }

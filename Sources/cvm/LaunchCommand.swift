@@ -98,7 +98,7 @@ struct LaunchCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let firmware = try self.ovmf.map { EmulatedFirmware(image: try OVMFImage(bytes: try readFile($0))) }
+            let firmware = try self.ovmf.map { EmulatedFirmware(image: try OVMFImage(bytes: try readBinaryFile($0))) }
             let tcb = self.tcb.flatMap(self.components)
             let platform: EmulatedPlatform
             if let directory = self.platform {

@@ -29,7 +29,7 @@ struct PolicyCommand: AsyncParsableCommand {
         var file: String
 
         func run() async throws {
-            let json = try readFile(file)
+            let json = try readBinaryFile(file)
             do { _ = try AppraisalPolicy(json: json) } catch { throw CommandFailure("\(file) is not an appraisal policy: \(error)") }
             try await connection.client().putDocument(kind: "policies", name: name, json: json)
             print("stored policy \(name) from \(file)")
@@ -49,7 +49,7 @@ struct PolicyCommand: AsyncParsableCommand {
         var file: String
 
         func run() async throws {
-            let json = try readFile(file)
+            let json = try readBinaryFile(file)
             do { _ = try ReferenceValues(json: json) } catch { throw CommandFailure("\(file) is not a reference values document: \(error)") }
             try await connection.client().putDocument(kind: "reference-values", name: name, json: json)
             print("stored reference values \(name) from \(file)")
@@ -122,9 +122,9 @@ struct PolicyCommand: AsyncParsableCommand {
         func run() throws {
             var status = EARStatus.contraindicated
             try reportingFailures {
-                let bundle = try EvidenceBundle(json: try readFile(self.evidence))
-                let policy = try AppraisalPolicy(json: try readFile(self.policy))
-                let reference = try self.referenceValues.map { try ReferenceValues(json: try readFile($0)) } ?? ReferenceValues()
+                let bundle = try EvidenceBundle(json: try readBinaryFile(self.evidence))
+                let policy = try AppraisalPolicy(json: try readBinaryFile(self.policy))
+                let reference = try self.referenceValues.map { try ReferenceValues(json: try readBinaryFile($0)) } ?? ReferenceValues()
                 let verified = try AttestationVerifier(configuration: try self.configuration()).verify(bundle, expecting: self.binding(bundle))
                 // Verified and appraised in one go: report age is measured on the verifier's clock (--at).
                 let appraisal = policy.appraise(verified, referenceValues: reference, at: verified.verificationTime)
@@ -161,7 +161,7 @@ struct PolicyCommand: AsyncParsableCommand {
             var emulatedARKs: [SNPTrustAnchor] = []
             var emulatedCAs: [Certificate] = []
             for file in self.emulatedRoot {
-                let bytes = try readFile(file)
+                let bytes = try readBinaryFile(file)
                 let arks = ((try? AMDCertificate.certificates(derOrPEM: bytes, role: "ARK")) ?? []).compactMap { ark in
                     try? SNPTrustAnchor(name: SNPTrustAnchor.emulatedName, product: nil, root: ark, intermediates: [])
                 }
@@ -178,8 +178,8 @@ struct PolicyCommand: AsyncParsableCommand {
                 return try? TDXTrustAnchor(name: certificate.subject.description, derEncodedRoot: der.serializedBytes)
             }
             return AttestationVerifier.Configuration(
-                snpRevocationLists: try self.crl.map { try AMDRevocationList(derOrPEM: try readFile($0)) },
-                tpmRoots: try self.tpmRoot.flatMap { try Certificate.all(derOrPEM: try readFile($0)) },
+                snpRevocationLists: try self.crl.map { try AMDRevocationList(derOrPEM: try readBinaryFile($0)) },
+                tpmRoots: try self.tpmRoot.flatMap { try Certificate.all(derOrPEM: try readBinaryFile($0)) },
                 tdxCollateral: try self.tdxCollateral.map { try loadTDXCollateral($0) },
                 emulatedSNPAnchors: emulatedARKs, emulatedTPMRoots: emulatedCAs, emulatedTDXAnchors: emulatedTDXAnchors,
                 allowEmulatedRoots: self.allowEmulated, verificationTime: self.at.flatMap { ISO8601DateFormatter().date(from: $0) })
@@ -203,7 +203,7 @@ struct EvidenceCommand: ParsableCommand {
 
         func run() throws {
             try reportingFailures {
-                print(try EvidenceBundle(json: try readFile(self.file)))
+                print(try EvidenceBundle(json: try readBinaryFile(self.file)))
             }
         }
     }

@@ -45,9 +45,9 @@ struct SNPBenchCommand: ParsableCommand {
     /// that fills the chain cache.
     private func verificationRate() throws -> Double {
         let folder = URL(fileURLWithPath: self.testdata)
-        let report = try SNPReport(bytes: try readFile(folder.appendingPathComponent("milan-report-1.bin").path))
-        let askArk = try AMDCertificate.certificates(derOrPEM: try readFile(folder.appendingPathComponent("amd-milan-ask-ark.pem").path))
-        let vcek = try AMDCertificate(derEncoded: try readFile(folder.appendingPathComponent("milan-vcek-1.der").path))
+        let report = try SNPReport(bytes: try readBinaryFile(folder.appendingPathComponent("milan-report-1.bin").path))
+        let askArk = try AMDCertificate.certificates(derOrPEM: try readBinaryFile(folder.appendingPathComponent("amd-milan-ask-ark.pem").path))
+        let vcek = try AMDCertificate(derEncoded: try readBinaryFile(folder.appendingPathComponent("milan-vcek-1.der").path))
         let chain = SNPCertificateChain(endorsementKey: vcek, intermediate: askArk.first, root: askArk.last)
         let verifier = SNPCachingVerifier()
         return try callsPerSecond(seconds: Double(self.seconds)) {

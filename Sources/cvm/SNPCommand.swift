@@ -25,7 +25,7 @@ struct SNPCommand: ParsableCommand {
 
         func run() throws {
             try reportingFailures {
-                let parsed = try SNPReport(bytes: try readFile(self.report), product: self.product)
+                let parsed = try SNPReport(bytes: try readBinaryFile(self.report), product: self.product)
                 if self.json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -76,7 +76,7 @@ struct SNPCommand: ParsableCommand {
 
         func run() throws {
             try reportingFailures {
-                let parsed = try SNPReport(bytes: try readFile(self.report), product: self.product)
+                let parsed = try SNPReport(bytes: try readBinaryFile(self.report), product: self.product)
                 let time = self.at.flatMap { ISO8601DateFormatter().date(from: $0) } ?? Date()
                 let lists = try self.revocationLists()
                 let verifier = SNPVerifier(revocationLists: lists)
@@ -89,7 +89,7 @@ struct SNPCommand: ParsableCommand {
                     print("Not revoked by the CRL of \(list.issuerName) issued \(ISO8601DateFormatter().string(from: list.thisUpdate)).")
                 }
                 guard let policyFile = self.policy else { return }
-                let policy = try JSONDecoder().decode(SNPPolicy.self, from: Data(try readFile(policyFile)))
+                let policy = try JSONDecoder().decode(SNPPolicy.self, from: Data(try readBinaryFile(policyFile)))
                 let appraisal = policy.appraise(verified)
                 appraisal.rules.forEach { print($0) }
                 guard appraisal.passed else {
@@ -101,7 +101,7 @@ struct SNPCommand: ParsableCommand {
         /// The `--crl` files; each must be issued by one of AMD's roots, or it would silently apply to nothing.
         private func revocationLists() throws -> [AMDRevocationList] {
             try self.crl.map { file in
-                let list = try AMDRevocationList(derOrPEM: try readFile(file))
+                let list = try AMDRevocationList(derOrPEM: try readBinaryFile(file))
                 guard SNPTrustAnchor.amd.contains(where: { $0.root.subject == list.issuer }) else {
                     throw CommandFailure("The CRL \(file) is issued by \(list.issuerName), which is not an AMD root.")
                 }
@@ -111,16 +111,16 @@ struct SNPCommand: ParsableCommand {
 
         private func chain() throws -> SNPCertificateChain {
             if let vcek = self.vcek {
-                return SNPCertificateChain(endorsementKey: try AMDCertificate.certificates(derOrPEM: try readFile(vcek)).first)
+                return SNPCertificateChain(endorsementKey: try AMDCertificate.certificates(derOrPEM: try readBinaryFile(vcek)).first)
             }
             if let table = self.certTable {
-                return try SNPCertificateTable(bytes: try readFile(table)).chain()
+                return try SNPCertificateTable(bytes: try readBinaryFile(table)).chain()
             }
             let directory = URL(fileURLWithPath: self.certs ?? ".")
             let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
             var certificates: [AMDCertificate] = []
             for file in files.sorted(by: { $0.path < $1.path }) {
-                certificates += try AMDCertificate.certificates(derOrPEM: try readFile(file.path), role: file.lastPathComponent)
+                certificates += try AMDCertificate.certificates(derOrPEM: try readBinaryFile(file.path), role: file.lastPathComponent)
             }
             return SNPCertificateChain(sorting: certificates)
         }
@@ -133,14 +133,6 @@ extension SNPProduct: ExpressibleByArgument {}
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// The whole contents of a file, read as a stream so that devices and pipes (`/dev/null`,
-/// `<(…)`) work as well as regular files.
-func readFile(_ path: String) throws -> [UInt8] {
-    let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
-    defer { try? handle.close() }
-    return Array(try handle.readToEnd() ?? Data())
 }
 
 /// Runs `body`; on any error prints its description to standard error and exits non-zero.

@@ -54,10 +54,10 @@ struct SNPMeasureCommand: ParsableCommand {
     /// The launch the options describe, its files read; `cvm reference-values` takes the same options.
     func launch() throws -> SNPLaunchMeasurement {
         let hashes = try self.kernel.map { kernel in
-            SEVKernelHashes(kernel: try readFile(kernel), initrd: try self.initrd.map(readFile), commandLine: self.append)
+            SEVKernelHashes(kernel: try readBinaryFile(kernel), initrd: try self.initrd.map { try readBinaryFile($0) }, commandLine: self.append)
         }
         return SNPLaunchMeasurement(
-            firmware: try OVMFImage(bytes: try readFile(self.ovmf)), vcpus: self.vcpus,
+            firmware: try OVMFImage(bytes: try readBinaryFile(self.ovmf)), vcpus: self.vcpus,
             vcpuSignature: self.vcpuType.cpuid.signature, guestFeatures: self.guestFeatures, kernelHashes: hashes)
     }
 

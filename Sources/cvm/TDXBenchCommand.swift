@@ -45,7 +45,7 @@ struct BenchTDX: ParsableCommand {
     func run() throws {
         try reportingFailures {
             warnIfDebugBuild()
-            let bytes = try readFile(self.quote)
+            let bytes = try readBinaryFile(self.quote)
             let time = ISO8601DateFormatter().date(from: self.at)!
             let verifier = try TDXCachingVerifier(collateral: try loadTDXCollateral(self.collateral))
             print("cvm bench tdx: \(self.quote), collateral \(self.collateral ?? "none"), "

@@ -23,7 +23,7 @@ struct TDXCommand: ParsableCommand {
 
         func run() throws {
             try reportingFailures {
-                let listing = try TDXQuote(bytes: try readFile(self.quote)).listing
+                let listing = try TDXQuote(bytes: try readBinaryFile(self.quote)).listing
                 if self.json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -71,7 +71,7 @@ struct TDXCommand: ParsableCommand {
 
         func run() throws {
             try reportingFailures {
-                let quote = try TDXQuote(bytes: try readFile(self.quote))
+                let quote = try TDXQuote(bytes: try readBinaryFile(self.quote))
                 let time = self.at.flatMap { ISO8601DateFormatter().date(from: $0) } ?? Date()
                 let verified = try TDXVerifier().verify(quote, collateral: try loadTDXCollateral(self.collateral), at: time)
                 let pck = verified.pckChain.pck.extensions
@@ -89,8 +89,8 @@ struct TDXCommand: ParsableCommand {
                     print("TCB status: not evaluated (no TCB Info in the collateral).")
                 }
                 guard let policyFile = self.policy else { return }
-                let policy = try JSONDecoder().decode(TDXPolicy.self, from: Data(try readFile(policyFile)))
-                let log = try self.eventLog.map { try EventLog(bytes: try readFile($0)) }
+                let policy = try JSONDecoder().decode(TDXPolicy.self, from: Data(try readBinaryFile(policyFile)))
+                let log = try self.eventLog.map { try EventLog(bytes: try readBinaryFile($0)) }
                 let appraisal = policy.appraise(verified, eventLog: log)
                 appraisal.rules.forEach { print($0) }
                 guard appraisal.passed else {
@@ -109,7 +109,7 @@ func loadTDXCollateral(_ directory: String?) throws -> TDXCollateral {
     func file(_ names: [String]) throws -> [UInt8]? {
         let paths = names.map { url.appendingPathComponent($0).path }.filter { FileManager.default.fileExists(atPath: $0) }
         guard paths.count <= 1 else { throw CommandFailure("\(directory) holds both \(paths.joined(separator: " and ")).") }
-        return try paths.first.map { try readFile($0) }
+        return try paths.first.map { try readBinaryFile($0) }
     }
     let names = TDXCollateral.FileName.self
     return TDXCollateral(
