@@ -7,52 +7,41 @@ import TDX
 import X509
 
 /// `cvm policy check`: verifies an evidence bundle offline and appraises it against a policy.
-/// `cvm policy put` and `put-reference-values`: store documents in the attestation service.
+/// `cvm policy put`: stores a policy or reference values in the attestation service.
 /// Formatting only; verification and appraisal are the Attestation library's.
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Appraise evidence against a policy offline, or store policies and reference values in the service.",
-        subcommands: [Check.self, Put.self, PutReferenceValues.self]
+        subcommands: [Check.self, Put.self]
     )
 
     struct Put: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Store (or replace) an appraisal policy in the service, after checking it parses (docs/policy.md).")
+            abstract: "Store (or replace) an appraisal policy, or reference values, in the service after checking the file parses.",
+            discussion: "Both formats are in docs/policy.md; `cvm launch --reference-values` and `cvm reference-values` write reference values.")
 
         @OptionGroup var connection: ServerConnectionOptions
 
-        @Argument(help: "The policy's name, as /v1/attest?policy= and secrets name it.")
+        @Flag(help: "The file holds reference values, not a policy.")
+        var referenceValues = false
+
+        @Argument(help: "The name the document is stored under, as /v1/attest?policy= (or referenceValues=) and secrets name it.")
         var name: String
 
-        @Argument(help: "The policy (JSON, docs/policy.md).")
+        @Argument(help: "The policy or reference values (JSON).")
         var file: String
 
         func run() async throws {
             let json = try readBinaryFile(file)
-            do { _ = try AppraisalPolicy(json: json) } catch { throw CommandFailure("\(file) is not an appraisal policy: \(error)") }
-            try await connection.client().putDocument(kind: "policies", name: name, json: json)
-            print("stored policy \(name) from \(file)")
-        }
-    }
-
-    struct PutReferenceValues: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Store (or replace) reference values in the service, after checking they parse (docs/policy.md).")
-
-        @OptionGroup var connection: ServerConnectionOptions
-
-        @Argument(help: "The reference values' name, as /v1/attest?referenceValues= and secrets name them.")
-        var name: String
-
-        @Argument(help: "The reference values (JSON, docs/policy.md; `cvm launch --reference-values` and `cvm reference-values` write them).")
-        var file: String
-
-        func run() async throws {
-            let json = try readBinaryFile(file)
-            do { _ = try ReferenceValues(json: json) } catch { throw CommandFailure("\(file) is not a reference values document: \(error)") }
-            try await connection.client().putDocument(kind: "reference-values", name: name, json: json)
-            print("stored reference values \(name) from \(file)")
+            let (kind, label) = referenceValues ? ("reference-values", "reference values") : ("policies", "policy")
+            do {
+                if referenceValues { _ = try ReferenceValues(json: json) } else { _ = try AppraisalPolicy(json: json) }
+            } catch {
+                throw CommandFailure("\(file) is not a valid \(label) document: \(error)")
+            }
+            try await connection.client().putDocument(kind: kind, name: name, json: json)
+            print("stored \(label) \(name) from \(file)")
         }
     }
 

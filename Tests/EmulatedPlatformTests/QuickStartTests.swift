@@ -91,7 +91,6 @@ struct QuickStartTests {
             .replacingOccurrences(of: ".build/debug/cvm serve", with: ".build/debug/cvm serve --port \(port)")
             .replacingOccurrences(of: ".build/debug/cvm attest challenge", with: ".build/debug/cvm attest challenge \(server)")
             .replacingOccurrences(of: ".build/debug/cvm secret put", with: ".build/debug/cvm secret put \(server)")
-            .replacingOccurrences(of: ".build/debug/cvm policy put-reference-values", with: ".build/debug/cvm policy put-reference-values \(server)")
             .replacingOccurrences(of: ".build/debug/cvm policy put ", with: ".build/debug/cvm policy put \(server) ")
             .replacingOccurrences(of: ".build/debug/cvm secret release", with: ".build/debug/cvm secret release \(server)")
             .replacingOccurrences(of: "127.0.0.1:8443", with: "127.0.0.1:\(port)")
