@@ -58,54 +58,62 @@ public enum ListenAddress: Sendable, Equatable, CustomStringConvertible {
 final class Listener: @unchecked Sendable {
     let fd: Int32
     let address: ListenAddress
+    /// Set by `shutdownListener`. The descriptor itself stays open until the listener is
+    /// released: an accept loop's thread may still be on its way to accept(2), and on a closed
+    /// descriptor whose number the process had reused it would take another listener's clients.
+    private let stopped = Atomic(false)
 
     init(_ address: ListenAddress) throws(VTPMTransportError) {
-        self.address = address
+        // Set up in a local descriptor, closed on failure, so that the listener (whose deinit
+        // closes `fd`) exists only once it listens.
+        let descriptor: Int32
         switch address {
         case let .tcp(host, port):
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw .socket("socket", errno: errno) }
+            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { throw .socket("socket", errno: errno) }
             var one: Int32 = 1
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
             var addr = sockaddr_in()
             addr.sin_family = sa_family_t(AF_INET)
             addr.sin_port = port.bigEndian
             guard inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &addr.sin_addr) == 1 else {
-                close(fd)
+                close(descriptor)
                 throw .badAddress(address.description)
             }
-            let result = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            let result = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             guard result == 0 else {
                 let code = errno
-                close(fd)
+                close(descriptor)
                 throw .socket("bind \(address)", errno: code)
             }
         case let .unix(path):
-            fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw .socket("socket", errno: errno) }
+            descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { throw .socket("socket", errno: errno) }
             unlink(path)
             var addr = sockaddr_un()
             addr.sun_family = sa_family_t(AF_UNIX)
             let bytes = Array(path.utf8)
             guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-                close(fd)
+                close(descriptor)
                 throw .badAddress(address.description)
             }
             withUnsafeMutableBytes(of: &addr.sun_path) { buffer in
                 for (i, byte) in bytes.enumerated() { buffer[i] = byte }
             }
-            let result = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            let result = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
             guard result == 0 else {
                 let code = errno
-                close(fd)
+                close(descriptor)
                 throw .socket("bind \(address)", errno: code)
             }
         }
-        guard listen(fd, 16) == 0 else {
+        guard listen(descriptor, 16) == 0 else {
             let code = errno
-            close(fd)
+            close(descriptor)
             throw .socket("listen", errno: code)
         }
+        self.address = address
+        self.fd = descriptor
     }
 
     /// The port actually bound (useful with port 0).
@@ -117,20 +125,26 @@ final class Listener: @unchecked Sendable {
         return result == 0 ? UInt16(bigEndian: addr.sin_port) : nil
     }
 
+    /// The next connection; nil once the listener is shut down.
     func accept() -> Connection? {
-        while true {
+        while !stopped.load(ordering: .acquiring) {
             let client = Glibc.accept(fd, nil, nil)
             if client >= 0 { return Connection(fd: client) }
             if errno == EINTR { continue }
             return nil
         }
+        return nil
     }
 
+    /// Stops accepting: a thread blocked in accept(2) returns (Linux fails it with EINVAL once
+    /// the socket is shut down), and so does every later `accept()`.
     func shutdownListener() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         Glibc.shutdown(fd, Int32(SHUT_RDWR))
-        close(fd)
         if case let .unix(path) = address { unlink(path) }
     }
+
+    deinit { close(fd) }
 }
 
 /// One stream connection (accepted by a server, or opened by `connect`) with exact-length
