@@ -93,7 +93,7 @@ let package = Package(
         ),
         .target(name: "GuestAttestation", dependencies: ["EvidenceCore", "SEVSNP", "TPM2", "TPMClient"]),
         .target(name: "GuestAgent", dependencies: ["GuestAttestation", "Attestation", "AttestationClient", "KeyBroker", "SEVSNP", "TPM2", "TPMClient", crypto]),
-        .target(name: "AzureCVM", dependencies: ["SEVSNP", "TPM2", crypto, cryptoExtras]),
+        .target(name: "AzureCVM", dependencies: ["SEVSNP", "TPM2", "EvidenceCore", crypto, cryptoExtras]),
         .target(
             name: "EmulatedPlatform",
             dependencies: [

@@ -233,7 +233,11 @@ private struct RuleChecker {
         }
         return checked.map { index in
             self.tdx("RTMR[\(index)]") { tdx in
-                Self.oneOf(references[index] ?? [], actual: tdx.rtmrs[index], subject: "RTMR[\(index)]", what: "reference value")
+                // Decoded policies hold 0...3 only; one built in code may name any index.
+                guard tdx.rtmrs.indices.contains(index) else {
+                    return Outcome(subject: "RTMR[\(index)]", passed: false, expected: "RTMR[0] to RTMR[\(tdx.rtmrs.count - 1)]", actual: "no such RTMR")
+                }
+                return Self.oneOf(references[index] ?? [], actual: tdx.rtmrs[index], subject: "RTMR[\(index)]", what: "reference value")
             }
         }
     }

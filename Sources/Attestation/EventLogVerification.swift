@@ -31,11 +31,10 @@ enum EventLogVerification {
                 verifiedPCRs.insert(index)
             }
         }
-        var verified = log
-        verified.events = log.events.filter { $0.eventType != .noAction && verifiedPCRs.contains($0.pcrIndex) }
+        let verified = verifiedEvents(of: log, registers: verifiedPCRs, banks: banks)
         return EventLogClaims(
             verifiedBanks: banks.map { TPMAlgorithmID($0.rawValue) }, verifiedPCRs: verifiedPCRs.sorted().map(Int.init),
-            secureBoot: verified.secureBootReport().secureBoot,
+            secureBoot: secureBoot(in: verified, register: 7),
             bootFiles: banks.contains(.sha256) ? bootFiles(in: verified) : nil)
     }
 
@@ -54,9 +53,27 @@ enum EventLogVerification {
             let rtmr = Int(index) - 1
             guard value == body.rtmrs[rtmr] else { throw .eventLogRTMRMismatch(index: rtmr, replayed: value, reported: body.rtmrs[rtmr]) }
         }
+        let verified = verifiedEvents(of: log, registers: Set(bank.keys), banks: [.sha384])
+        // UEFI 2.10 §38.4.1: PCR 7's measurements go to MR index 1, RTMR[0].
+        return TDXEventLogClaims(verifiedRTMRs: bank.keys.sorted().map { Int($0) - 1 }, secureBoot: secureBoot(in: verified, register: 1))
+    }
+
+    /// The events the replay vouched for: in a register that matched, with a digest in every
+    /// matched bank (an event without one was skipped by that bank's replay, so nothing checked it).
+    private static func verifiedEvents(of log: EventLog, registers: Set<UInt32>, banks: [TPMAlgorithm]) -> EventLog {
         var verified = log
-        verified.events = log.events.filter { $0.eventType != .noAction && bank[$0.pcrIndex] != nil }
-        return TDXEventLogClaims(verifiedRTMRs: bank.keys.sorted().map { Int($0) - 1 }, secureBoot: verified.secureBootReport().secureBoot)
+        verified.events = log.events.filter { event in
+            event.eventType != .noAction && registers.contains(event.pcrIndex) && banks.allSatisfy { event.digest($0) != nil }
+        }
+        return verified
+    }
+
+    /// The SecureBoot variable as measured into `register` (PFP §3.3.4.8: EV_EFI_VARIABLE_DRIVER_CONFIG
+    /// in PCR 7), so an event extended into another register cannot stand in for it.
+    private static func secureBoot(in log: EventLog, register: UInt32) -> Bool? {
+        var measured = log
+        measured.events = log.events.filter { $0.pcrIndex == register }
+        return measured.secureBootReport().secureBoot
     }
 
     private static func parse(_ bytes: [UInt8]) throws(AttestationError) -> EventLog {

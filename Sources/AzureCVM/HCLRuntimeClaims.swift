@@ -1,6 +1,7 @@
 import Foundation
 import TPM2
 import _CryptoExtras
+import EvidenceCore
 
 /// The runtime claims at offset 1236 of an HCL report: JSON with the vTPM's keys, the VM's
 /// configuration and the guest's user data (OpenVMM `runtime_claims::RuntimeClaims` in
@@ -49,27 +50,13 @@ public struct HCLRuntimeClaims: Sendable, Hashable, Codable {
         } catch let error as AzureCVMError {
             throw error
         } catch let error as DecodingError {
-            throw .runtimeClaimsMalformed(reason: Self.explain(error))
+            throw .runtimeClaimsMalformed(reason: explain(error))
         } catch {
             throw .runtimeClaimsMalformed(reason: String(describing: error))
         }
         if let userData, fromHex(userData) == nil {
             throw .runtimeClaimsMalformed(reason: "user-data \"\(userData)\" is not hex")
         }
-    }
-
-    /// A decoding error as "at <path>: <what>".
-    private static func explain(_ error: DecodingError) -> String {
-        let context: DecodingError.Context
-        switch error {
-        case let .typeMismatch(_, found), let .valueNotFound(_, found), let .keyNotFound(_, found), let .dataCorrupted(found):
-            context = found
-        @unknown default:
-            return String(describing: error)
-        }
-        var path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-        if case let .keyNotFound(key, _) = error { path += ".\(key.stringValue)" }
-        return "at \(path.isEmpty ? "the top level" : path): \(context.debugDescription)"
     }
 
     /// The key with `kid`, if present.

@@ -122,6 +122,7 @@ extension LUKS2Volume {
         let current = try client.sha256Values(of: Array(Set(tokens.flatMap(\.token.pcrs))).sorted())
         var stale: [(id: Int, token: SystemdTPM2Token)] = []
         var opened = false
+        var pinNeeded = false
         for entry in tokens {
             guard try entry.token.isSealed(to: current) else {
                 stale.append(entry)
@@ -131,11 +132,16 @@ extension LUKS2Volume {
                 if !opened { _ = try unlockTPM2(client: client, entry.token, pin: pin, signature: signature) }
                 opened = true
             } catch {
-                if case .wrongPIN = error { throw error }
-                if case .dictionaryAttackLockout = error { throw error }
+                // Another current token may still open the volume; these say the caller must act.
+                switch error {
+                case .wrongPIN, .dictionaryAttackLockout: throw error
+                case .pinRequired: pinNeeded = true
+                default: continue
+                }
             }
         }
-        guard opened else { throw .noCurrentToken }
+        // A PIN token that was the only way in asks for its PIN (the CLI then prompts).
+        guard opened else { throw pinNeeded ? .pinRequired : .noCurrentToken }
         for entry in stale {
             do {
                 try removeToken(entry.id)

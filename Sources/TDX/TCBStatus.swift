@@ -28,14 +28,14 @@ public enum TCBStatus: String, Sendable, Hashable, Codable, CaseIterable, Custom
         switch component {
         case .revoked:
             return .revoked
-        case .upToDate:
-            return self
-        default:
+        case .outOfDate, .outOfDateConfigurationNeeded:
             switch self {
             case .upToDate, .swHardeningNeeded: return .outOfDate
             case .configurationNeeded, .configurationAndSWHardeningNeeded: return .outOfDateConfigurationNeeded
             default: return self
             }
+        default:
+            return self
         }
     }
 }

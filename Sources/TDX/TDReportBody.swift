@@ -107,5 +107,5 @@ public struct TDAttributes: Sendable, Hashable, CustomStringConvertible {
     /// Bit 28, SEPT_VE_DISABLE: EPT violations are not converted to #VE.
     public var septVEDisable: Bool { self.rawValue & (1 << 28) != 0 }
 
-    public var description: String { String(format: "0x%016llx", self.rawValue) }
+    public var description: String { hex64(self.rawValue) }
 }

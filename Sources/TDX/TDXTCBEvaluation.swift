@@ -92,12 +92,8 @@ public struct TDXTCBEvaluation: Sendable, Hashable {
         guard identity.mrSigner == body.mrSignerSEAM else {
             throw .tdxModuleMismatch(field: "MRSIGNERSEAM", expected: hexString(identity.mrSigner), actual: hexString(body.mrSignerSEAM))
         }
-        var seamAttributes = LittleEndianWriter()
-        seamAttributes.integer(body.seamAttributes)
-        guard zip(seamAttributes.bytes, identity.attributesMask).map({ $0 & $1 }) == identity.attributes else {
-            throw .tdxModuleMismatch(
-                field: "SEAMATTRIBUTES under mask \(hexString(identity.attributesMask))", expected: hexString(identity.attributes),
-                actual: hexString(seamAttributes.bytes))
+        if let mismatch = masked("SEAMATTRIBUTES", littleEndian(body.seamAttributes), identity.attributesMask, identity.attributes) {
+            throw .tdxModuleMismatch(field: mismatch.field, expected: mismatch.expected, actual: mismatch.actual)
         }
         guard major != 0 else { return (name, nil) }
         let isvSVN = UInt16(body.teeTCBSVN[0])
@@ -107,20 +103,26 @@ public struct TDXTCBEvaluation: Sendable, Hashable {
         return (name, level)
     }
 
+    /// A masked comparison of collateral (value AND mask must equal expected): nil when it holds,
+    /// otherwise the field, expected and actual values for the mismatch error.
+    private static func masked(_ field: String, _ value: [UInt8], _ mask: [UInt8], _ expected: [UInt8]) -> (field: String, expected: String, actual: String)? {
+        guard zip(value, mask).map({ $0 & $1 }) != expected else { return nil }
+        return ("\(field) under mask \(hexString(mask))", hexString(expected), hexString(value))
+    }
+
+    /// The little-endian bytes of a report field, as the collateral's masks are written.
+    private static func littleEndian(_ value: some FixedWidthInteger & UnsignedInteger) -> [UInt8] {
+        var writer = LittleEndianWriter()
+        writer.integer(value)
+        return writer.bytes
+    }
+
     /// 4.1.2.9.5–10 (QVL `EnclaveReportVerifier`): masked MISCSELECT and ATTRIBUTES, MRSIGNER and
     /// ISVPRODID must match; the QE's ISVSVN selects its first level at or below.
     private static func qeLevel(_ report: QEReport, _ identity: QEIdentity) throws(TDXError) -> QEIdentity.TCBLevel {
-        var miscSelect = LittleEndianWriter()
-        miscSelect.integer(report.miscSelect)
-        guard zip(miscSelect.bytes, identity.miscSelectMask).map({ $0 & $1 }) == identity.miscSelect else {
-            throw .qeIdentityMismatch(
-                field: "MISCSELECT under mask \(hexString(identity.miscSelectMask))", expected: hexString(identity.miscSelect),
-                actual: hexString(miscSelect.bytes))
-        }
-        guard zip(report.attributes, identity.attributesMask).map({ $0 & $1 }) == identity.attributes else {
-            throw .qeIdentityMismatch(
-                field: "ATTRIBUTES under mask \(hexString(identity.attributesMask))", expected: hexString(identity.attributes),
-                actual: hexString(report.attributes))
+        if let mismatch = masked("MISCSELECT", littleEndian(report.miscSelect), identity.miscSelectMask, identity.miscSelect)
+            ?? masked("ATTRIBUTES", report.attributes, identity.attributesMask, identity.attributes) {
+            throw .qeIdentityMismatch(field: mismatch.field, expected: mismatch.expected, actual: mismatch.actual)
         }
         guard report.mrSigner == identity.mrSigner else {
             throw .qeIdentityMismatch(field: "MRSIGNER", expected: hexString(identity.mrSigner), actual: hexString(report.mrSigner))

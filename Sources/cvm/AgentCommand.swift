@@ -8,6 +8,7 @@ import GuestAttestation
 import KeyBroker
 import SEVSNP
 import TPMClient
+import EvidenceCore
 
 /// `cvm agent`: runs inside a confidential guest to find out what it is and collect its
 /// evidence. Formatting only; the work is in the GuestAttestation library.
@@ -94,7 +95,7 @@ struct AgentCommand: AsyncParsableCommand {
 
         func run() throws {
             try reportingFailures {
-                guard let nonce = hexBytes(nonce) else { throw ValidationError("--nonce must be hex digits") }
+                guard let nonce = decodeHex(nonce) else { throw ValidationError("--nonce must be hex digits") }
                 let indices = try pcrs.map(pcrIndices) ?? Array(0..<24)
                 let collector = GuestEvidenceCollector(fileSystem: guest.fileSystem, tpm: try guest.tpmClient())
                 let key = try runtimeKey.map { path in RuntimeKey(try AgentCommand.publicKey(pem: String(decoding: try readBinaryFile(path), as: UTF8.self))) }
@@ -173,9 +174,7 @@ struct AgentCommand: AsyncParsableCommand {
         func run() async throws {
             var value = try await GuestAgent(client: try attestation.connection.client(), source: try attestation.source()).releaseSecret(name)
             defer { value.zeroize() }
-            guard FileManager.default.createFile(atPath: out, contents: Data(value), attributes: [.posixPermissions: 0o600]) else {
-                throw ValidationError("cannot write \(out)")
-            }
+            try writePrivateFile(value, to: out)
             print("released secret \(name) (\(value.count) bytes) to \(out)")
         }
     }

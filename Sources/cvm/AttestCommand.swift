@@ -150,9 +150,7 @@ struct SecretCommand: AsyncParsableCommand {
             var value = try response.secret.open(name: name, nonce: Array(nonceBytes), with: key)
             defer { value.zeroize() }
             if let output {
-                guard FileManager.default.createFile(atPath: output, contents: Data(value), attributes: [.posixPermissions: 0o600]) else {
-                    throw ValidationError("cannot write \(output)")
-                }
+                try writePrivateFile(value, to: output)
                 FileHandle.standardError.write(Data("released secret \(name) (\(value.count) bytes) to \(output)\n".utf8))
             } else {
                 FileHandle.standardOutput.write(Data(value))

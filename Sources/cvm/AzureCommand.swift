@@ -4,6 +4,7 @@ import EventLog
 import Foundation
 import SEVSNP
 import TPM2
+import EvidenceCore
 
 /// `cvm azure`: show and verify the HCL attestation report an Azure confidential VM reads from
 /// vTPM NV index 0x01400001, and the vTPM quotes its AK signs. Formatting only; the work is in
@@ -73,7 +74,7 @@ struct AzureCommand: ParsableCommand {
             guard quoteOptions.allSatisfy({ $0 == nil }) || quoteOptions.allSatisfy({ $0 != nil }) else {
                 throw ValidationError("A quote needs all of --quote, --signature, --nonce and --pcrs.")
             }
-            if let nonce = self.nonce, [UInt8](hexString: nonce) == nil {
+            if let nonce = self.nonce, decodeHex(nonce) == nil {
                 throw ValidationError("--nonce must be hex.")
             }
             if let at = self.at, ISO8601DateFormatter().date(from: at) == nil {
@@ -94,7 +95,7 @@ struct AzureCommand: ParsableCommand {
                 print("REPORT_DATA binds the runtime claims: its first \(hash.digestSize) bytes are their \(hash) hash, the rest zero.")
                 let keys = verified.runtimeClaims.keys.map(\.kid).joined(separator: ", ")
                 print("Keys vouched for by the hardware report: \(keys).")
-                guard let quote = self.quote, let signatureFile = self.signature, let nonce = self.nonce.flatMap({ [UInt8](hexString: $0) }),
+                guard let quote = self.quote, let signatureFile = self.signature, let nonce = self.nonce.flatMap({ decodeHex($0) }),
                       let pcrs = self.pcrs else { return }
                 let signatureBytes = try readBinaryFile(signatureFile)
                 let signature = (try? TPMTSignature(tpmBytes: signatureBytes)) ?? .azureRSASSA(signatureBytes)
@@ -122,16 +123,3 @@ struct AzureCommand: ParsableCommand {
     }
 }
 
-extension [UInt8] {
-    /// Decodes hex; nil for odd lengths or other characters.
-    init?(hexString: String) {
-        let digits = Array(hexString.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[index..<(index + 2)], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(byte)
-        }
-        self = bytes
-    }
-}

@@ -221,12 +221,15 @@ final class BenchPeer {
             // Below the ephemeral range, so a port in use by an outgoing connection is unlikely.
             let port = UInt16.random(in: 20000...31998)
             let pid = try ChildProcess.start([executable] + arguments(port))
+            var exited = false
             for _ in 0..<50 {
                 if (try? Connection.connect(host: "127.0.0.1", port: port)) != nil { return BenchPeer(name: name, pid: pid, port: port) }
-                guard !ChildProcess.hasExited(pid) else { break }
+                exited = ChildProcess.hasExited(pid)
+                if exited { break }
                 Thread.sleep(forTimeInterval: 0.1)
             }
-            ChildProcess.stop(pid)
+            // A reaped pid may already be another process's: signal only a child still running.
+            if !exited { ChildProcess.stop(pid) }
         }
         throw ValidationError("could not start \(name) (\(executable))")
     }

@@ -35,6 +35,31 @@ func readBinaryFile(_ path: String) throws(FileReadError) -> [UInt8] {
     }
 }
 
+/// A secret written to a file of mode 0600 from its creation (open(2) with the mode, so it
+/// never exists readable by others), replacing what was there; a failure names the path and the
+/// reason. For released secrets and generated keys.
+func writePrivateFile(_ bytes: [UInt8], to path: String) throws(FileWriteError) {
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else { throw FileWriteError(path: path, code: errno) }
+    defer { close(descriptor) }
+    // An existing file keeps its mode through O_TRUNC.
+    guard fchmod(descriptor, 0o600) == 0 else { throw FileWriteError(path: path, code: errno) }
+    var written = 0
+    while written < bytes.count {
+        let n = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, bytes.count - written) }
+        if n < 0, errno == EINTR { continue }
+        guard n > 0 else { throw FileWriteError(path: path, code: errno) }
+        written += n
+    }
+}
+
+/// A file named on the command line could not be written.
+struct FileWriteError: Error, CustomStringConvertible {
+    let path: String
+    let code: Int32
+    var description: String { "cannot write \(path): \(String(cString: strerror(code)))" }
+}
+
 /// Runs `body` once to warm up, then repeatedly for `seconds` (and at least `minimumCalls`
 /// times); returns calls per second. With `cpuTime` the seconds are this thread's CPU time
 /// rather than wall-clock time, as `openssl speed` counts (user time unless -elapsed), so that
@@ -142,10 +167,16 @@ func opensslECDSAVerifyRate(openssl: String, bits: Int, seconds: Int) throws -> 
 
 /// PCR indices given as a comma-separated list.
 func pcrIndices(_ list: String) throws -> [Int] {
-    try list.split(separator: ",").map { text in
-        guard let pcr = Int(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("bad PCR \(text)") }
+    let indices = try list.split(separator: ",").map { text in
+        // PCRs 0–23 (TCG PC Client Platform TPM Profile: 24 PCRs).
+        guard let pcr = Int(text.trimmingCharacters(in: .whitespaces)), (0..<24).contains(pcr) else {
+            throw ValidationError("bad PCR '\(text)': PCRs are 0 to 23")
+        }
         return pcr
     }
+    guard !indices.isEmpty else { throw ValidationError("no PCR given") }
+    guard Set(indices).count == indices.count else { throw ValidationError("a PCR is given twice in '\(list)'") }
+    return indices
 }
 
 /// A TPM named on the command line: `device[:PATH]` (a TPM character device, `/dev/tpmrm0`

@@ -205,6 +205,10 @@ struct DiskCommand: ParsableCommand {
             if let total, total % UInt64(segment.sectorSize) != 0 {
                 throw ValidationError("\(input) has \(total) bytes, not a whole number of \(segment.sectorSize)-byte sectors")
             }
+            // Checked before the first chunk, so input that does not fit leaves the volume untouched.
+            if let total, sector + total / UInt64(segment.sectorSize) > (try segment.sectorCount()) {
+                throw ValidationError("\(input) has \(total / UInt64(segment.sectorSize)) sectors; from sector \(sector) the volume holds \(try segment.sectorCount() - min(sector, try segment.sectorCount()))")
+            }
             let line = ProgressLine("writing", total: total, forced: progress)
             var next = sector
             var written: UInt64 = 0

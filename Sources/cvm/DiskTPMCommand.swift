@@ -108,10 +108,13 @@ extension DiskCommand {
             var parsed: [Int: [UInt8]] = [:]
             for value in values {
                 let parts = value.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, let pcr = Int(parts[0]), let digest = hexBytes(parts[1]), digest.count == 32 else {
+                guard parts.count == 2, let pcr = Int(parts[0]), let digest = decodeHex(parts[1]), digest.count == 32 else {
                     throw ValidationError("--value takes PCR=HEX with 64 hex digits, not \(value)")
                 }
-                parsed[pcr] = digest
+                guard parsed.updateValue(digest, forKey: pcr) == nil else { throw ValidationError("--value gives PCR \(pcr) twice") }
+            }
+            guard Set(parsed.keys) == Set(pcrs.indices) else {
+                throw ValidationError("--value must give exactly the PCRs of --pcrs (\(pcrs)), not \(PCRList(indices: Array(parsed.keys)))")
             }
             return parsed
         }
@@ -186,9 +189,8 @@ extension DiskCommand {
         }
 
         init?(argument: String) {
-            let parsed = argument.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !parsed.isEmpty, !parsed.contains(nil) else { return nil }
-            indices = parsed.compactMap { $0 }
+            guard let indices = try? pcrIndices(argument) else { return nil }
+            self.indices = indices
         }
 
         var description: String { indices.sorted().map(String.init).joined(separator: ",") }

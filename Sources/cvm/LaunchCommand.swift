@@ -85,8 +85,13 @@ struct LaunchCommand: ParsableCommand {
         if let tcb = self.tcb, self.components(tcb) == nil {
             throw ValidationError("--tcb must be four numbers 0-255, BOOTLOADER,TEE,SNP,MICROCODE, e.g. 3,0,8,115.")
         }
-        if let nonce = self.nonce, [UInt8](hexString: nonce).map({ (1...64).contains($0.count) }) != true {
+        if let nonce = self.nonce, decodeHex(nonce).map({ (1...64).contains($0.count) }) != true {
             throw ValidationError("--nonce must be 1 to 64 bytes of hex.")
+        }
+        // A bundle binds the nonce through EvidenceBinding, which takes 16 to 64 bytes; say so
+        // before the VM is launched rather than after.
+        if self.bundle != nil, let nonce = self.nonce.flatMap({ decodeHex($0) }), !EvidenceBinding.nonceLengths.contains(nonce.count) {
+            throw ValidationError("--nonce with --bundle must be \(EvidenceBinding.nonceLengths.lowerBound) to \(EvidenceBinding.nonceLengths.upperBound) bytes of hex.")
         }
     }
 
@@ -133,7 +138,7 @@ struct LaunchCommand: ParsableCommand {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let directory = URL(fileURLWithPath: out)
         let vm = try platform.launch(configuration, diskPath: directory.appendingPathComponent("disk.img").path)
-        let nonce = self.nonce.flatMap { [UInt8](hexString: $0) } ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
+        let nonce = self.nonce.flatMap { decodeHex($0) } ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
         let evidence = try vm.collectEvidence(nonce: nonce)
 
         var files = try evidence.files()

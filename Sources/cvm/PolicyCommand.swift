@@ -5,6 +5,7 @@ import SEVSNP
 import SwiftASN1
 import TDX
 import X509
+import EvidenceCore
 
 /// `cvm policy check`: verifies an evidence bundle offline and appraises it against a policy.
 /// `cvm policy put`: stores a policy or reference values in the attestation service.
@@ -100,7 +101,7 @@ struct PolicyCommand: AsyncParsableCommand {
             guard [self.nonce, self.reportData, self.qualifyingData].compactMap({ $0 }).count <= 1 else {
                 throw ValidationError("Give at most one of --nonce, --report-data and --qualifying-data.")
             }
-            for value in [self.nonce, self.reportData, self.qualifyingData].compactMap({ $0 }) where hexBytes(value) == nil {
+            for value in [self.nonce, self.reportData, self.qualifyingData].compactMap({ $0 }) where decodeHex(value) == nil {
                 throw ValidationError("\"\(value)\" is not hex.")
             }
             if let at = self.at, ISO8601DateFormatter().date(from: at) == nil {
@@ -138,9 +139,9 @@ struct PolicyCommand: AsyncParsableCommand {
         }
 
         private func binding(_ bundle: EvidenceBundle) -> ExpectedBinding {
-            if let value = self.reportData.flatMap(hexBytes) { return .reportData(value) }
-            if let value = self.qualifyingData.flatMap(hexBytes) { return .qualifyingData(value) }
-            return .nonce(self.nonce.flatMap(hexBytes) ?? bundle.nonce)
+            if let value = self.reportData.flatMap { decodeHex($0) } { return .reportData(value) }
+            if let value = self.qualifyingData.flatMap { decodeHex($0) } { return .qualifyingData(value) }
+            return .nonce(self.nonce.flatMap { decodeHex($0) } ?? bundle.nonce)
         }
 
         private func configuration() throws -> AttestationVerifier.Configuration {

@@ -141,9 +141,7 @@ struct ServeSecrets {
         if FileManager.default.fileExists(atPath: path) { return try readBinaryFile(path) }
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let contents = Array((make() + "\n").utf8)
-        guard FileManager.default.createFile(atPath: path, contents: Data(contents), attributes: [.posixPermissions: 0o600]) else {
-            throw FileReadError(path: path, code: errno)
-        }
+        try writePrivateFile(contents, to: path)
         return contents
     }
 

@@ -89,7 +89,12 @@ struct TDXCommand: ParsableCommand {
                     print("TCB status: not evaluated (no TCB Info in the collateral).")
                 }
                 guard let policyFile = self.policy else { return }
-                let policy = try JSONDecoder().decode(TDXPolicy.self, from: Data(try readBinaryFile(policyFile)))
+                let policy: TDXPolicy
+                do {
+                    policy = try JSONDecoder().decode(TDXPolicy.self, from: Data(try readBinaryFile(policyFile)))
+                } catch let error as DecodingError {
+                    throw CommandFailure("\(policyFile) is not a TDX policy: \(explain(error))")
+                }
                 let log = try self.eventLog.map { try EventLog(bytes: try readBinaryFile($0)) }
                 let appraisal = policy.appraise(verified, eventLog: log)
                 appraisal.rules.forEach { print($0) }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TPM2
 import VirtualTPM
+import EvidenceCore
 
 /// `cvm vtpm`: run the virtual TPM.
 struct VTPMCommand: ParsableCommand {
@@ -111,20 +112,8 @@ func readStateKey(_ path: String) throws -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read state key file \(path)") }
     if data.count == 32 { return Array(data) }
     let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    guard text.count == 64, let bytes = hexBytes(text) else {
+    guard text.count == 64, let bytes = decodeHex(text) else {
         throw ValidationError("state key file \(path) must hold 32 raw bytes or 64 hex digits")
     }
     return bytes
-}
-
-func hexBytes(_ text: String) -> [UInt8]? {
-    let chars = Array(text.utf8)
-    guard chars.count % 2 == 0 else { return nil }
-    var out: [UInt8] = []
-    out.reserveCapacity(chars.count / 2)
-    for i in stride(from: 0, to: chars.count, by: 2) {
-        guard let byte = UInt8(String(decoding: chars[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-        out.append(byte)
-    }
-    return out
 }

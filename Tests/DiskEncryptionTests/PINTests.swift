@@ -164,6 +164,7 @@ struct PINTests {
         #expect(token.pin && token.pinSalt?.count == 32)
         try boot.boot(prediction.predictedLog)
         #expect(try LUKS2Volume(path: path).unlockTPM2(client: boot.client, pin: Self.pin).keyslot == reseal.keyslot)
+        #expect(throws: TPM2TokenError.pinRequired) { try volume.commitTPM2(client: boot.client) }
         #expect(throws: TPM2TokenError.wrongPIN(triesLeft: 2)) { try volume.commitTPM2(client: boot.client, pin: Array("0000".utf8)) }
         #expect(try volume.commitTPM2(client: boot.client, pin: Self.pin) == [0])
     }

@@ -191,6 +191,9 @@ struct CollateralTests {
         var identity = SyntheticPlatform.QEIdentitySpec()
         identity.levels = [(4, "Revoked", [])]
         #expect(try self.evaluate(tcbInfo: info, qeIdentity: identity).status == .revoked)
+        // A QE level that only needs configuration leaves the platform's status as it is.
+        identity.levels = [(4, "ConfigurationNeeded", [])]
+        #expect(try self.evaluate(tcbInfo: info, qeIdentity: identity).status.rawValue == platform)
         info.identities = [("TDX_03", [(5, "Revoked", [])])]
         #expect(try self.evaluate(tcbInfo: info).status == .revoked)
     }

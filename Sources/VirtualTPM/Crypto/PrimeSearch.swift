@@ -131,16 +131,18 @@ enum PrimeSearch {
         BN_rshift(m.pointer, wMinus1.pointer, a)
         let baseRange = BigNumber.copy(w.pointer)
         BN_sub_word(baseRange.pointer, 3)
-        guard let montgomery = BN_MONT_CTX_new() else { return false }
+        guard let montgomery = BN_MONT_CTX_new() else { libcryptoFailed("BN_MONT_CTX_new") }
         defer { BN_MONT_CTX_free(montgomery) }
-        guard BN_MONT_CTX_set(montgomery, w.pointer, ctx.pointer) == 1 else { return false }
+        guard BN_MONT_CTX_set(montgomery, w.pointer, ctx.pointer) == 1 else { libcryptoFailed("BN_MONT_CTX_set") }
         let b = BigNumber(), z = BigNumber()
         rounds: for _ in 0..<rounds {
             guard BN_priv_rand_range(b.pointer, baseRange.pointer) == 1, BN_add_word(b.pointer, 2) == 1,
-                  BN_mod_exp_mont(z.pointer, b.pointer, m.pointer, w.pointer, ctx.pointer, montgomery) == 1 else { return false }
+                  BN_mod_exp_mont(z.pointer, b.pointer, m.pointer, w.pointer, ctx.pointer, montgomery) == 1 else {
+                libcryptoFailed("a Miller-Rabin round")
+            }
             if BN_is_one(z.pointer) == 1 || BN_cmp(z.pointer, wMinus1.pointer) == 0 { continue }
             for _ in 1..<a {
-                guard BN_mod_sqr(z.pointer, z.pointer, w.pointer, ctx.pointer) == 1 else { return false }
+                guard BN_mod_sqr(z.pointer, z.pointer, w.pointer, ctx.pointer) == 1 else { libcryptoFailed("BN_mod_sqr") }
                 if BN_cmp(z.pointer, wMinus1.pointer) == 0 { continue rounds }
                 if BN_is_one(z.pointer) == 1 { return false }
             }
@@ -148,4 +150,11 @@ enum PrimeSearch {
         }
         return true
     }
+}
+
+/// A libcrypto big-number call failed (it allocates, so only for want of memory). The search
+/// cannot go on as "not prime": that would give another prime, and so another primary key, for
+/// the same seed and template.
+private func libcryptoFailed(_ call: String) -> Never {
+    fatalError("libcrypto failed in \(call) during the RSA prime search")
 }

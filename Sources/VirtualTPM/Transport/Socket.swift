@@ -302,12 +302,7 @@ package final class Connection: @unchecked Sendable {
     /// the size of the whole frame (Part 3 §5.1 commandSize, §5.2 responseSize), then the rest.
     /// A size below the header or above `maximum` is `.frameSize`, with the rest left unread.
     package func readTPMFrame(maximum: Int) throws(VTPMTransportError) -> [UInt8] {
-        guard readsAhead else {
-            let header = try read(exactly: 10)
-            let size = Int(header[2...5].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
-            guard (10...maximum).contains(size) else { throw .frameSize(size, maximum: maximum) }
-            return header + (try read(exactly: size - 10))
-        }
+        precondition(readsAhead, "readTPMFrame reads from the read-ahead buffer")
         try fill(10)
         let size = Int(bufferedU32(at: 2))
         guard (10...maximum).contains(size) else { throw .frameSize(size, maximum: maximum) }
@@ -435,7 +430,9 @@ private final class ThreadBody {
     init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 }
 
-/// Runs `body` on a new detached POSIX thread.
+/// Runs `body` on a new detached POSIX thread. A process that cannot start one (out of memory
+/// or over its thread limit) stops with that reason: carrying on would leave a listener with no
+/// thread in accept(2), and its clients waiting for ever.
 func spawn(_ body: @escaping @Sendable () -> Void) {
     let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var thread = pthread_t()
@@ -443,9 +440,6 @@ func spawn(_ body: @escaping @Sendable () -> Void) {
         Unmanaged<ThreadBody>.fromOpaque(argument!).takeRetainedValue().body()
         return nil
     }, box)
-    guard result == 0 else {
-        Unmanaged<ThreadBody>.fromOpaque(box).release()
-        return
-    }
+    guard result == 0 else { fatalError("cannot start a vTPM server thread: \(String(cString: strerror(result)))") }
     pthread_detach(thread)
 }
