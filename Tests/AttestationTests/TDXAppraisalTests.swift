@@ -1,4 +1,5 @@
 import Attestation
+import EventLog
 import Foundation
 import TDX
 import TDXTestSupport
@@ -113,6 +114,34 @@ import Testing
         #expect(appraisal.results.map(\.actual) == [expected])
         let withoutLog = try SyntheticTD.verifier().verify(try SyntheticTD.bundle(nonce: nonce, runtimeKey: nil), expecting: .nonce(nonce))
         #expect(AppraisalPolicy(rules: [.init(.secureBoot)]).appraise(withoutLog, referenceValues: ReferenceValues()).results.map(\.actual) == ["no event log"])
+    }
+
+    /// A forged "SecureBoot off" event put ahead of the real one, and extended into RTMR[2] (which
+    /// the guest itself can extend at run time, so the TD report agrees with it), cannot change the
+    /// claim: SecureBoot is read only from RTMR[0], where the firmware measures it.
+    @Test func forgedSecureBootEventInRTMR2LeavesTheClaim() throws {
+        let name = "tdx-ovmf-grub-ubuntu-ccel"
+        var log = try EventLog(bytes: try TestData.bytes("eventlog/\(name).bin"))
+        let real = try #require(log.events.firstIndex { event in
+            guard event.eventType == .efiVariableDriverConfig, case .variable(let variable) = event.content else { return false }
+            return variable.unicodeName == "SecureBoot"
+        })
+        var forged = log.events[real]
+        forged.pcrIndex = 3
+        forged.data[forged.data.count - 1] = 0
+        forged.digests = forged.digests.map { TCGDigest(algorithm: $0.algorithm, bytes: $0.algorithm.hash(forged.data)!) }
+        log.events.insert(forged, at: real)
+        for index in log.events.indices { log.events[index].index = index }
+        let bytes = log.encoded()
+        #expect(try EventLog(bytes: bytes).secureBootReport().secureBoot == false)
+        // The TD report holds whatever the forged log replays to, as if the guest had extended it.
+        let replayed = try EventLog(bytes: bytes).replay(registers: .tdxRTMRs).values.banks[.sha384] ?? [:]
+        var rtmrs = try TDXPipelineTests.publishedRTMRs(name)
+        for (index, value) in replayed { rtmrs[Int(index) - 1] = value }
+        let nonce = newNonce()
+        let evidence = try SyntheticTD.verifier().verify(
+            try SyntheticTD.bundle(nonce: nonce, runtimeKey: nil, eventLog: bytes) { $0.rtmrs = rtmrs }, expecting: .nonce(nonce))
+        #expect(evidence.tdx?.eventLog?.secureBoot == true)
     }
 
     @Test func tdxRulesOnOtherPlatformsFailWithAReason() throws {
